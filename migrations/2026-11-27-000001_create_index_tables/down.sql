@@ -1,0 +1,11 @@
+DROP TABLE firehose_cursor;
+DROP TABLE generic_records;
+DROP TABLE user_aggregations;
+DROP TABLE post_aggregations;
+DROP TABLE feed_items;
+DROP TABLE blocks;
+DROP TABLE follows;
+DROP TABLE reposts;
+DROP TABLE likes;
+DROP TABLE posts;
+DROP TABLE users;

@@ -1,0 +1,165 @@
+//! Rows as Diesel writes them. Field order follows the schema, which `diesel print-schema`
+//! generates from the migrations; the compiler checks every column name and type against it.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+
+use super::schema::{
+    blocks, feed_items, follows, generic_records, likes, post_aggregations, posts, reposts,
+    user_aggregations, users,
+};
+
+#[derive(Debug, Clone, PartialEq, Insertable)]
+#[diesel(table_name = posts)]
+pub struct PostRow {
+    pub uri: String,
+    pub cid: String,
+    pub author_did: String,
+    pub text: String,
+    pub langs: Vec<Option<String>>,
+    pub parent_uri: Option<String>,
+    pub parent_cid: Option<String>,
+    pub root_uri: Option<String>,
+    pub root_cid: Option<String>,
+    pub quote_uri: Option<String>,
+    pub quote_cid: Option<String>,
+    pub embed: Option<serde_json::Value>,
+    pub facets: Option<serde_json::Value>,
+    pub labels: Vec<Option<String>>,
+    pub tags: Vec<Option<String>>,
+    pub created_at: DateTime<Utc>,
+    pub indexed_at: DateTime<Utc>,
+}
+
+/// A like or a repost: both tables have this shape.
+#[derive(Debug, Clone, PartialEq, Insertable)]
+#[diesel(table_name = likes)]
+pub struct LikeRow {
+    pub uri: String,
+    pub cid: String,
+    pub user_did: String,
+    pub post_uri: String,
+    pub subject_cid: String,
+    pub via_uri: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub indexed_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Insertable)]
+#[diesel(table_name = reposts)]
+pub struct RepostRow {
+    pub uri: String,
+    pub cid: String,
+    pub user_did: String,
+    pub post_uri: String,
+    pub subject_cid: String,
+    pub via_uri: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub indexed_at: DateTime<Utc>,
+}
+
+impl From<LikeRow> for RepostRow {
+    fn from(r: LikeRow) -> RepostRow {
+        RepostRow {
+            uri: r.uri,
+            cid: r.cid,
+            user_did: r.user_did,
+            post_uri: r.post_uri,
+            subject_cid: r.subject_cid,
+            via_uri: r.via_uri,
+            created_at: r.created_at,
+            indexed_at: r.indexed_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Insertable)]
+#[diesel(table_name = follows)]
+pub struct FollowRow {
+    pub uri: String,
+    pub cid: String,
+    pub follower_did: String,
+    pub following_did: String,
+    pub created_at: DateTime<Utc>,
+    pub indexed_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Insertable)]
+#[diesel(table_name = blocks)]
+pub struct BlockRow {
+    pub uri: String,
+    pub cid: String,
+    pub blocker_did: String,
+    pub blocked_did: String,
+    pub created_at: DateTime<Utc>,
+    pub indexed_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Insertable)]
+#[diesel(table_name = generic_records)]
+pub struct GenericRow {
+    pub uri: String,
+    pub cid: String,
+    pub author_did: String,
+    pub collection: String,
+    pub record: serde_json::Value,
+    pub created_at: Option<DateTime<Utc>>,
+    pub indexed_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Insertable)]
+#[diesel(table_name = feed_items)]
+pub struct FeedItemRow {
+    pub uri: String,
+    pub post_uri: String,
+    pub originator_did: String,
+    #[diesel(column_name = type_)]
+    pub kind: String,
+    pub sort_at: DateTime<Utc>,
+    pub cid: String,
+}
+
+/// An account's state columns: everything but the profile.
+#[derive(Debug, Clone, PartialEq, Insertable, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct UserState {
+    pub did: String,
+    pub handle: Option<String>,
+    pub active: bool,
+    pub status: Option<String>,
+    pub rev: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub indexed_at: DateTime<Utc>,
+}
+
+/// The profile columns of an account, all `None` when the profile record is deleted.
+#[derive(Debug, Clone, PartialEq, Default, AsChangeset)]
+#[diesel(table_name = users, treat_none_as_null = true)]
+pub struct ProfileColumns {
+    pub display_name: Option<String>,
+    pub description: Option<String>,
+    pub avatar_cid: Option<String>,
+    pub banner_cid: Option<String>,
+    pub pinned_post_uri: Option<String>,
+    pub profile_cid: Option<String>,
+    pub profile_record: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Insertable)]
+#[diesel(table_name = post_aggregations)]
+pub struct PostCounts {
+    pub post_uri: String,
+    pub like_count: i64,
+    pub repost_count: i64,
+    pub reply_count: i64,
+    pub quote_count: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Insertable)]
+#[diesel(table_name = user_aggregations)]
+pub struct UserCounts {
+    pub did: String,
+    pub followers_count: i64,
+    pub follows_count: i64,
+    pub posts_count: i64,
+}

@@ -1,0 +1,184 @@
+//! A strict reader for the CAR v1 slices in `blocks`: header (version 1, roots), then blocks of
+//! `varint(len) CID data`. Blocks borrow from the frame; a block's bytes are checked against its
+//! CID (sha-256) when it is read, so a block we index can never differ from what was signed.
+//!
+//! Why our own reader: it borrows instead of copying, enforces atproto's CID profile (v1,
+//! dag-cbor or raw, sha-256), bounds every length by the bytes actually left, and returns typed
+//! errors the tests can match on. `rs-car-sync` reads from `io::Read` into owned `Vec`s and knows
+//! nothing of those limits (see README, "Dependencies").
+
+use cid::Cid;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use thiserror::Error;
+
+use super::cbor;
+use super::limits::{MAX_CAR_BLOCKS, MAX_CAR_HEADER_BYTES, MAX_CAR_ROOTS};
+
+pub const CODEC_DAG_CBOR: u64 = 0x71;
+pub const CODEC_RAW: u64 = 0x55;
+pub const HASH_SHA2_256: u64 = 0x12;
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum CarError {
+    #[error("truncated at byte {0}")]
+    Truncated(usize),
+    #[error("bad varint at byte {0}")]
+    Varint(usize),
+    #[error("header of {0} bytes is over the limit")]
+    HeaderTooLarge(u64),
+    #[error("header: {0}")]
+    Header(String),
+    #[error("version {0}, only CAR v1 is read")]
+    Version(u64),
+    #[error("{0} roots, expected 1 to {MAX_CAR_ROOTS}")]
+    Roots(usize),
+    #[error("more than {MAX_CAR_BLOCKS} blocks")]
+    TooManyBlocks,
+    #[error("block at byte {at}: {reason}")]
+    BadCid { at: usize, reason: String },
+    #[error("block {cid} does not match its CID")]
+    HashMismatch { cid: String },
+    #[error("block {cid} is not in the CAR slice")]
+    Missing { cid: String },
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Block<'a> {
+    pub cid: Cid,
+    pub data: &'a [u8],
+}
+
+/// A parsed CAR slice. Parsing checks structure and every CID's form; hashes are checked per
+/// block on [`CarSlice::get`], or all at once by [`CarSlice::verify_all`].
+#[derive(Debug)]
+pub struct CarSlice<'a> {
+    pub roots: Vec<Cid>,
+    pub blocks: Vec<Block<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Header {
+    version: u64,
+    roots: Vec<Cid>,
+}
+
+impl<'a> CarSlice<'a> {
+    pub fn parse(bytes: &'a [u8]) -> Result<CarSlice<'a>, CarError> {
+        let mut pos = 0;
+        let header_len = varint(bytes, &mut pos)?;
+        if header_len > MAX_CAR_HEADER_BYTES as u64 {
+            return Err(CarError::HeaderTooLarge(header_len));
+        }
+        let header_bytes = take(bytes, &mut pos, header_len)?;
+        cbor::validate_exact(header_bytes).map_err(|e| CarError::Header(e.to_string()))?;
+        let header: Header = serde_ipld_dagcbor::from_slice(header_bytes)
+            .map_err(|e| CarError::Header(e.to_string()))?;
+        if header.version != 1 {
+            return Err(CarError::Version(header.version));
+        }
+        if header.roots.is_empty() || header.roots.len() > MAX_CAR_ROOTS {
+            return Err(CarError::Roots(header.roots.len()));
+        }
+        let mut blocks = Vec::new();
+        while pos < bytes.len() {
+            if blocks.len() >= MAX_CAR_BLOCKS {
+                return Err(CarError::TooManyBlocks);
+            }
+            let at = pos;
+            let len = varint(bytes, &mut pos)?;
+            let section = take(bytes, &mut pos, len)?;
+            let (cid, cid_len) =
+                read_cid(section).map_err(|reason| CarError::BadCid { at, reason })?;
+            blocks.push(Block {
+                cid,
+                data: &section[cid_len..],
+            });
+        }
+        Ok(CarSlice {
+            roots: header.roots,
+            blocks,
+        })
+    }
+
+    /// The bytes of the block with this CID, checked against it.
+    pub fn get(&self, cid: &Cid) -> Result<&'a [u8], CarError> {
+        let block =
+            self.blocks
+                .iter()
+                .find(|b| &b.cid == cid)
+                .ok_or_else(|| CarError::Missing {
+                    cid: cid.to_string(),
+                })?;
+        verify(block)?;
+        Ok(block.data)
+    }
+
+    /// Checks every block against its CID, including MST nodes we never read.
+    pub fn verify_all(&self) -> Result<(), CarError> {
+        self.blocks.iter().try_for_each(verify)
+    }
+}
+
+fn verify(block: &Block<'_>) -> Result<(), CarError> {
+    let digest = Sha256::digest(block.data);
+    if block.cid.hash().digest() != digest.as_slice() {
+        return Err(CarError::HashMismatch {
+            cid: block.cid.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// Reads a binary CID and checks it is one atproto allows: v1, dag-cbor or raw, sha-256.
+pub fn read_cid(bytes: &[u8]) -> Result<(Cid, usize), String> {
+    let mut cursor = std::io::Cursor::new(bytes);
+    let cid = Cid::read_bytes(&mut cursor).map_err(|e| format!("bad CID: {e}"))?;
+    check_cid_profile(&cid)?;
+    Ok((cid, cursor.position() as usize))
+}
+
+/// atproto's "blessed" CID form; anything else in a repo is an error.
+pub fn check_cid_profile(cid: &Cid) -> Result<(), String> {
+    if cid.version() != cid::Version::V1 {
+        return Err("CID is not version 1".into());
+    }
+    if cid.codec() != CODEC_DAG_CBOR && cid.codec() != CODEC_RAW {
+        return Err(format!(
+            "CID codec 0x{:x} is not dag-cbor or raw",
+            cid.codec()
+        ));
+    }
+    if cid.hash().code() != HASH_SHA2_256 || cid.hash().size() != 32 {
+        return Err("CID hash is not sha2-256".into());
+    }
+    Ok(())
+}
+
+fn varint(bytes: &[u8], pos: &mut usize) -> Result<u64, CarError> {
+    let start = *pos;
+    let mut value: u64 = 0;
+    for i in 0..9 {
+        let b = *bytes.get(*pos).ok_or(CarError::Truncated(*pos))?;
+        *pos += 1;
+        value |= u64::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            // Unsigned-varint forbids padding: a last byte of zero after the first is non-minimal.
+            if b == 0 && i > 0 {
+                return Err(CarError::Varint(start));
+            }
+            return Ok(value);
+        }
+    }
+    Err(CarError::Varint(start))
+}
+
+fn take<'a>(bytes: &'a [u8], pos: &mut usize, len: u64) -> Result<&'a [u8], CarError> {
+    let left = (bytes.len() - *pos) as u64;
+    if len > left {
+        return Err(CarError::Truncated(*pos));
+    }
+    let start = *pos;
+    *pos += len as usize;
+    Ok(&bytes[start..*pos])
+}

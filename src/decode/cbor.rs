@@ -1,0 +1,221 @@
+//! A strict DAG-CBOR validator: one pass over the bytes, no allocation.
+//!
+//! Neither ciborium nor serde_ipld_dagcbor enforces all of DAG-CBOR's determinism rules (shortest
+//! integer and length forms, map keys as text in length-then-bytewise order without duplicates, no
+//! indefinite lengths, only tag 42 for CIDs, only 64-bit finite floats, only `false`/`true`/`null`
+//! as simple values), and the same bytes must mean the same thing to every consumer: a record
+//! whose bytes have two readings is hostile. So every CBOR item we decode passes here first;
+//! the typed decoders then only see canonical input.
+
+use thiserror::Error;
+
+use super::limits::MAX_CBOR_DEPTH;
+
+/// Why bytes are not canonical DAG-CBOR. `at` is the byte offset of the offending item.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("invalid DAG-CBOR at byte {at}: {reason}")]
+pub struct CborError {
+    pub at: usize,
+    pub reason: &'static str,
+}
+
+/// Validates exactly one DAG-CBOR item at the start of `bytes` and returns its length in bytes.
+/// Trailing bytes are left to the caller (a frame is two items back to back).
+pub fn validate_item(bytes: &[u8]) -> Result<usize, CborError> {
+    let mut v = Validator { bytes, pos: 0 };
+    v.item(0)?;
+    Ok(v.pos)
+}
+
+/// Validates that `bytes` is exactly one DAG-CBOR item, nothing before or after it.
+pub fn validate_exact(bytes: &[u8]) -> Result<(), CborError> {
+    let n = validate_item(bytes)?;
+    if n != bytes.len() {
+        return Err(CborError {
+            at: n,
+            reason: "trailing bytes after the item",
+        });
+    }
+    Ok(())
+}
+
+struct Validator<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl Validator<'_> {
+    fn err<T>(&self, at: usize, reason: &'static str) -> Result<T, CborError> {
+        Err(CborError { at, reason })
+    }
+
+    fn byte(&mut self) -> Result<u8, CborError> {
+        match self.bytes.get(self.pos) {
+            Some(b) => {
+                self.pos += 1;
+                Ok(*b)
+            }
+            None => self.err(self.pos, "unexpected end of input"),
+        }
+    }
+
+    /// Takes `n` bytes, checking first that they are there, so a length that claims gigabytes
+    /// fails here instead of at an allocation.
+    fn take(&mut self, n: u64, at: usize) -> Result<&[u8], CborError> {
+        let left = (self.bytes.len() - self.pos) as u64;
+        if n > left {
+            return self.err(at, "length runs past the end of input");
+        }
+        let start = self.pos;
+        self.pos += n as usize;
+        Ok(&self.bytes[start..self.pos])
+    }
+
+    /// Reads the argument of an item head, insisting on the shortest form.
+    fn argument(&mut self, info: u8, at: usize) -> Result<u64, CborError> {
+        let (value, min) = match info {
+            0..=23 => return Ok(u64::from(info)),
+            24 => (u64::from(self.byte()?), 24),
+            25 => {
+                let b = self.take(2, at)?;
+                (u64::from(u16::from_be_bytes([b[0], b[1]])), 0x100)
+            }
+            26 => {
+                let b = self.take(4, at)?;
+                (
+                    u64::from(u32::from_be_bytes([b[0], b[1], b[2], b[3]])),
+                    0x1_0000,
+                )
+            }
+            27 => {
+                let b = self.take(8, at)?;
+                let mut a = [0u8; 8];
+                a.copy_from_slice(b);
+                (u64::from_be_bytes(a), 0x1_0000_0000)
+            }
+            28..=30 => return self.err(at, "reserved additional information"),
+            _ => return self.err(at, "indefinite length is not allowed"),
+        };
+        if value < min {
+            return self.err(at, "integer or length not in its shortest form");
+        }
+        Ok(value)
+    }
+
+    fn item(&mut self, depth: usize) -> Result<(), CborError> {
+        if depth > MAX_CBOR_DEPTH {
+            return self.err(self.pos, "nested too deeply");
+        }
+        let at = self.pos;
+        let head = self.byte()?;
+        let major = head >> 5;
+        let info = head & 0x1f;
+        match major {
+            0 => self.argument(info, at).map(drop),
+            1 => {
+                // Negative integers beyond i64 have no place in the atproto data model.
+                if self.argument(info, at)? > i64::MAX as u64 {
+                    return self.err(at, "negative integer out of range");
+                }
+                Ok(())
+            }
+            2 => {
+                let n = self.argument(info, at)?;
+                self.take(n, at).map(drop)
+            }
+            3 => {
+                let n = self.argument(info, at)?;
+                let s = self.take(n, at)?;
+                if std::str::from_utf8(s).is_err() {
+                    return self.err(at, "text is not valid UTF-8");
+                }
+                Ok(())
+            }
+            4 => {
+                let n = self.argument(info, at)?;
+                // Each element takes at least one byte: a count above what is left is a lie.
+                if n > (self.bytes.len() - self.pos) as u64 {
+                    return self.err(at, "array length runs past the end of input");
+                }
+                for _ in 0..n {
+                    self.item(depth + 1)?;
+                }
+                Ok(())
+            }
+            5 => self.map(info, at, depth),
+            6 => {
+                if self.argument(info, at)? != 42 {
+                    return self.err(at, "tag other than 42 (CID)");
+                }
+                let cid_at = self.pos;
+                let head = self.byte()?;
+                if head >> 5 != 2 {
+                    return self.err(cid_at, "CID tag must wrap a byte string");
+                }
+                let n = self.argument(head & 0x1f, cid_at)?;
+                let b = self.take(n, cid_at)?;
+                if b.first() != Some(&0) {
+                    return self.err(
+                        cid_at,
+                        "CID bytes must start with the identity multibase 0x00",
+                    );
+                }
+                Ok(())
+            }
+            _ => self.simple(info, at),
+        }
+    }
+
+    fn map(&mut self, info: u8, at: usize, depth: usize) -> Result<(), CborError> {
+        let n = self.argument(info, at)?;
+        if n > (self.bytes.len() - self.pos) as u64 / 2 {
+            return self.err(at, "map length runs past the end of input");
+        }
+        let mut prev: Option<&[u8]> = None;
+        for _ in 0..n {
+            let key_at = self.pos;
+            let head = self.byte()?;
+            if head >> 5 != 3 {
+                return self.err(key_at, "map key is not a text string");
+            }
+            let len = self.argument(head & 0x1f, key_at)?;
+            let start = self.pos;
+            self.take(len, key_at)?;
+            let key = &self.bytes[start..self.pos];
+            if std::str::from_utf8(key).is_err() {
+                return self.err(key_at, "map key is not valid UTF-8");
+            }
+            if let Some(p) = prev {
+                // DAG-CBOR's order: shorter keys first, then bytewise.
+                match (p.len(), p).cmp(&(key.len(), key)) {
+                    std::cmp::Ordering::Less => {}
+                    std::cmp::Ordering::Equal => return self.err(key_at, "duplicate map key"),
+                    std::cmp::Ordering::Greater => {
+                        return self.err(key_at, "map keys not in canonical order")
+                    }
+                }
+            }
+            prev = Some(key);
+            self.item(depth + 1)?;
+        }
+        Ok(())
+    }
+
+    fn simple(&mut self, info: u8, at: usize) -> Result<(), CborError> {
+        match info {
+            20..=22 => Ok(()),
+            27 => {
+                let b = self.take(8, at)?;
+                let mut a = [0u8; 8];
+                a.copy_from_slice(b);
+                if !f64::from_be_bytes(a).is_finite() {
+                    return self.err(at, "NaN and infinite floats are not allowed");
+                }
+                Ok(())
+            }
+            25 | 26 => self.err(at, "floats must be 64-bit"),
+            31 => self.err(at, "unexpected break"),
+            _ => self.err(at, "simple value other than false, true, null"),
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! skyindex: follows the AT Protocol firehose and keeps an exact PostgreSQL index of its records.
+//!
+//! Data flows one way:
+//!
+//! ```text
+//! source (relay websocket | capture file)
+//!   -> decode (frame header, body, CAR slice, typed records, syntax checks)
+//!   -> route (hash(repo DID) -> writer; progress registers every seq)
+//!   -> writer threads (grouped, typed Diesel transactions)
+//!   -> db (PostgreSQL: rows, exact counters, feed items, per-repo rev, cursor)
+//! ```
+//!
+//! Config, logging, stats, shutdown and the CLI sit at the edges and are wired in `main`.
+
+pub mod db;
+pub mod decode;
+pub mod records;
+pub mod source;
+pub mod syntax;
+pub mod writer;

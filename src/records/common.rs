@@ -1,0 +1,82 @@
+//! Pieces several lexicons share: strong refs, blobs, text limits.
+
+use chrono::{DateTime, Utc};
+use cid::Cid;
+use serde::Deserialize;
+use unicode_segmentation::UnicodeSegmentation;
+
+use super::RecordError;
+use crate::syntax;
+
+/// `com.atproto.repo.strongRef`: a record by URI and CID (the CID as a string).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct StrongRef {
+    pub uri: String,
+    pub cid: String,
+}
+
+impl StrongRef {
+    pub(crate) fn validate(&self, field: &'static str) -> Result<(), RecordError> {
+        syntax::at_uri(&self.uri).map_err(|e| RecordError::field(field, e))?;
+        syntax::cid(&self.cid).map_err(|e| RecordError::field(field, e))?;
+        Ok(())
+    }
+}
+
+/// A blob reference, modern (`{$type: blob, ref, mimeType, size}`) or legacy (`{cid, mimeType}`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Blob {
+    #[serde(rename = "ref")]
+    pub link: Option<Cid>,
+    /// Legacy blobs carry their CID as a string.
+    pub cid: Option<String>,
+    pub mime_type: Option<String>,
+    pub size: Option<i64>,
+}
+
+impl Blob {
+    /// The blob's CID as a string, whichever form it came in.
+    pub fn cid_string(&self) -> Option<String> {
+        match (&self.link, &self.cid) {
+            (Some(link), _) => Some(link.to_string()),
+            (None, Some(s)) => Some(s.clone()),
+            (None, None) => None,
+        }
+    }
+}
+
+/// Checks a lexicon string's `maxLength` (UTF-8 bytes) and `maxGraphemes`, and refuses NUL,
+/// which PostgreSQL text and jsonb cannot hold.
+pub(crate) fn check_text(
+    field: &'static str,
+    s: &str,
+    max_bytes: usize,
+    max_graphemes: usize,
+) -> Result<(), RecordError> {
+    if s.len() > max_bytes {
+        return Err(RecordError::field(
+            field,
+            format!("{} bytes, over the limit of {max_bytes}", s.len()),
+        ));
+    }
+    // A string has no more graphemes than bytes, so short strings need no segmentation.
+    if s.len() > max_graphemes && s.graphemes(true).count() > max_graphemes {
+        return Err(RecordError::field(
+            field,
+            format!("over the limit of {max_graphemes} graphemes"),
+        ));
+    }
+    check_no_nul(field, s)
+}
+
+pub(crate) fn check_no_nul(field: &'static str, s: &str) -> Result<(), RecordError> {
+    if s.as_bytes().contains(&0) {
+        return Err(RecordError::field(field, "contains a NUL character"));
+    }
+    Ok(())
+}
+
+pub(crate) fn created_at(s: &str) -> Result<DateTime<Utc>, RecordError> {
+    syntax::parse_datetime(s).map_err(|e| RecordError::field("createdAt", e))
+}

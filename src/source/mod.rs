@@ -1,0 +1,3 @@
+//! Where frames come from: a relay's WebSocket, or a capture file.
+
+pub mod capture;

@@ -1,0 +1,4 @@
+//! Writer threads: each owns one connection and applies groups of events in transactions.
+
+pub mod plan;
+pub mod sim;

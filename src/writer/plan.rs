@@ -1,0 +1,770 @@
+//! Plans a segment of events: walks them in stream order against an in-memory view of the rows
+//! they touch (see `sim`), and produces the rows to delete and insert per table, the account rows
+//! to upsert, and counter deltas. Pure: no database, so every rule of the index is unit-testable.
+//!
+//! The rules (the whole semantics of the index lives here):
+//! - A commit applies only if its rev is newer than the repo's last applied rev, and never to an
+//!   account whose status is `deleted`; replays are therefore harmless.
+//! - create, update and delete make the table say what the repo says; a create of a record we hold
+//!   with the same CID changes nothing, with another CID it replaces it.
+//! - A counter moves only when a row really appears or disappears, and every counter a record fed
+//!   is given back when it goes. Likes, reposts and follows count once per (account, subject)
+//!   pair, however many such records the account holds.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+
+use super::sim::{TableDiff, TableSim};
+use crate::db::models::{
+    BlockRow, FeedItemRow, FollowRow, GenericRow, LikeRow, PostRow, ProfileColumns, RepostRow,
+    UserState,
+};
+use crate::decode::{Account, AccountStatus, Commit, Op, OpAction, TypedEvent};
+use crate::records::{self, Post, Profile, Record, RecordValue};
+
+/// What the planner needs to know about a post already in the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostInfo {
+    pub cid: String,
+    pub author: String,
+    pub parent_uri: Option<String>,
+    pub quote_uri: Option<String>,
+}
+
+/// A like, repost or follow already in the database: its actor and subject.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EdgeInfo {
+    pub cid: String,
+    pub actor: String,
+    pub subject: String,
+}
+
+/// An (actor, subject) pair, for the once-per-account counting of likes, reposts and follows.
+pub type Pair = (String, String);
+
+/// The database's state for exactly the keys a segment touches (see [`needs`]).
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub users: HashMap<String, UserState>,
+    pub posts: HashMap<String, PostInfo>,
+    pub likes: HashMap<String, EdgeInfo>,
+    pub reposts: HashMap<String, EdgeInfo>,
+    pub follows: HashMap<String, EdgeInfo>,
+    /// URI → CID.
+    pub blocks: HashMap<String, String>,
+    pub generic: HashMap<String, String>,
+    /// How many rows each pair has now (pairs with none are absent).
+    pub like_pairs: HashMap<Pair, i64>,
+    pub repost_pairs: HashMap<Pair, i64>,
+    pub follow_pairs: HashMap<Pair, i64>,
+}
+
+/// The keys a segment touches, to load before planning.
+#[derive(Debug, Default)]
+pub struct Needs {
+    pub dids: Vec<String>,
+    pub posts: Vec<String>,
+    pub likes: Vec<String>,
+    pub reposts: Vec<String>,
+    pub follows: Vec<String>,
+    pub blocks: Vec<String>,
+    pub generic: Vec<String>,
+    /// Pairs named by the records being created; pairs of rows being deleted are added by the
+    /// loader from the rows it finds.
+    pub like_pairs: Vec<Pair>,
+    pub repost_pairs: Vec<Pair>,
+    pub follow_pairs: Vec<Pair>,
+}
+
+/// Where a record of this collection and key lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Table {
+    Posts,
+    Likes,
+    Reposts,
+    Follows,
+    Blocks,
+    Profile,
+    Generic,
+}
+
+fn table_of(collection: &str, rkey: &str) -> Table {
+    match collection {
+        records::POST => Table::Posts,
+        records::LIKE => Table::Likes,
+        records::REPOST => Table::Reposts,
+        records::FOLLOW => Table::Follows,
+        records::BLOCK => Table::Blocks,
+        // The lexicon's key is the literal `self`; any other key is just some record.
+        records::PROFILE if rkey == "self" => Table::Profile,
+        _ => Table::Generic,
+    }
+}
+
+pub fn at_uri(did: &str, collection: &str, rkey: &str) -> String {
+    format!("at://{did}/{collection}/{rkey}")
+}
+
+pub fn needs(events: &[&TypedEvent]) -> Needs {
+    let mut n = Needs::default();
+    for event in events {
+        let Some(did) = event.did() else { continue };
+        n.dids.push(did.to_owned());
+        let TypedEvent::Commit(commit) = event else {
+            continue;
+        };
+        for op in &commit.ops {
+            let uri = at_uri(&commit.repo, &op.collection, &op.rkey);
+            let subject = op.record.as_ref().map(|r| &r.value);
+            match table_of(&op.collection, &op.rkey) {
+                Table::Posts => n.posts.push(uri),
+                Table::Likes => {
+                    if let Some(RecordValue::Like(l)) = subject {
+                        n.like_pairs
+                            .push((commit.repo.clone(), l.subject.uri.clone()));
+                    }
+                    n.likes.push(uri);
+                }
+                Table::Reposts => {
+                    if let Some(RecordValue::Repost(r)) = subject {
+                        n.repost_pairs
+                            .push((commit.repo.clone(), r.subject.uri.clone()));
+                    }
+                    n.reposts.push(uri);
+                }
+                Table::Follows => {
+                    if let Some(RecordValue::Follow(f)) = subject {
+                        n.follow_pairs
+                            .push((commit.repo.clone(), f.subject.clone()));
+                    }
+                    n.follows.push(uri);
+                }
+                Table::Blocks => n.blocks.push(uri),
+                Table::Generic => n.generic.push(uri),
+                Table::Profile => {}
+            }
+        }
+    }
+    for v in [
+        &mut n.dids,
+        &mut n.posts,
+        &mut n.likes,
+        &mut n.reposts,
+        &mut n.follows,
+        &mut n.blocks,
+        &mut n.generic,
+    ] {
+        v.sort();
+        v.dedup();
+    }
+    for v in [&mut n.like_pairs, &mut n.repost_pairs, &mut n.follow_pairs] {
+        v.sort();
+        v.dedup();
+    }
+    n
+}
+
+/// Counter changes of one post or account, summed over a group.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PostDelta {
+    pub likes: i64,
+    pub reposts: i64,
+    pub replies: i64,
+    pub quotes: i64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UserDelta {
+    pub followers: i64,
+    pub follows: i64,
+    pub posts: i64,
+}
+
+/// Counter deltas of a whole group, kept in key order: applied last in the transaction, in that
+/// order, so writers that share counter rows always lock them in the same order and cannot
+/// deadlock. An entry with all zeros still creates the counter row (every post and account we
+/// index has one).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Deltas {
+    pub posts: BTreeMap<String, PostDelta>,
+    pub users: BTreeMap<String, UserDelta>,
+}
+
+impl Deltas {
+    pub fn post(&mut self, uri: &str) -> &mut PostDelta {
+        self.posts.entry(uri.to_owned()).or_default()
+    }
+
+    pub fn user(&mut self, did: &str) -> &mut UserDelta {
+        self.users.entry(did.to_owned()).or_default()
+    }
+}
+
+/// What happened to the ops and events of a segment, for the stats line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PlanStats {
+    pub commits: u64,
+    pub ops_create: u64,
+    pub ops_update: u64,
+    pub ops_delete: u64,
+    /// Commits whose rev was not newer than the repo's: replays, harmless.
+    pub stale_commits: u64,
+    /// Commits for accounts we hold as deleted.
+    pub deleted_account_commits: u64,
+    /// Commits whose `since` is not the rev we hold: events were missed upstream.
+    pub rev_gaps: u64,
+}
+
+#[derive(Debug)]
+pub struct Plan {
+    /// Accounts seen or changed, full state columns, sorted by DID.
+    pub users: Vec<UserState>,
+    /// Profile columns to set, sorted by DID.
+    pub profiles: Vec<(String, ProfileColumns)>,
+    pub posts: TableDiff<PostRow>,
+    pub likes: TableDiff<LikeRow>,
+    pub reposts: TableDiff<RepostRow>,
+    pub follows: TableDiff<FollowRow>,
+    pub blocks: TableDiff<BlockRow>,
+    pub generic: TableDiff<GenericRow>,
+    pub feed_items: TableDiff<FeedItemRow>,
+    /// An account deleted by the segment's last event: its records are purged after the plan is
+    /// written (see `db::purge`).
+    pub purge: Option<String>,
+    pub stats: PlanStats,
+}
+
+pub fn event_time(time: &str) -> DateTime<Utc> {
+    // Decoding refused events whose time does not parse; the epoch is never reached in practice
+    // and keeps the result deterministic if it were.
+    crate::syntax::parse_datetime(time).unwrap_or(DateTime::UNIX_EPOCH)
+}
+
+struct Planner<'d> {
+    users: HashMap<String, UserState>,
+    users_dirty: HashSet<String>,
+    profiles: BTreeMap<String, ProfileColumns>,
+    posts: TableSim<PostInfo, PostRow>,
+    likes: TableSim<EdgeInfo, LikeRow>,
+    reposts: TableSim<EdgeInfo, LikeRow>,
+    follows: TableSim<EdgeInfo, FollowRow>,
+    blocks: TableSim<String, BlockRow>,
+    generic: TableSim<String, GenericRow>,
+    like_pairs: HashMap<Pair, i64>,
+    repost_pairs: HashMap<Pair, i64>,
+    follow_pairs: HashMap<Pair, i64>,
+    deltas: &'d mut Deltas,
+    stats: PlanStats,
+}
+
+/// Plans `events` (in stream order) against `loaded`, adding counter changes to `deltas`.
+pub fn plan(events: &[&TypedEvent], loaded: Loaded, deltas: &mut Deltas) -> Plan {
+    let mut p = Planner {
+        users: loaded.users,
+        users_dirty: HashSet::new(),
+        profiles: BTreeMap::new(),
+        posts: TableSim::new(loaded.posts),
+        likes: TableSim::new(loaded.likes),
+        reposts: TableSim::new(loaded.reposts),
+        follows: TableSim::new(loaded.follows),
+        blocks: TableSim::new(loaded.blocks),
+        generic: TableSim::new(loaded.generic),
+        like_pairs: loaded.like_pairs,
+        repost_pairs: loaded.repost_pairs,
+        follow_pairs: loaded.follow_pairs,
+        deltas,
+        stats: PlanStats::default(),
+    };
+    let mut purge = None;
+    for event in events {
+        purge = None;
+        match event {
+            TypedEvent::Commit(c) => p.commit(c),
+            TypedEvent::Identity(i) => {
+                let time = event_time(&i.time);
+                let user = p.user(&i.did, time);
+                // An identity event without a handle asks consumers to re-resolve the DID; we
+                // keep the handle we have rather than forget it.
+                if let Some(handle) = &i.handle {
+                    if user.handle.as_ref() != Some(handle) {
+                        user.handle = Some(handle.clone());
+                        user.indexed_at = time;
+                        p.users_dirty.insert(i.did.clone());
+                    }
+                }
+            }
+            TypedEvent::Account(a) => {
+                if p.account(a) {
+                    purge = Some(a.did.clone());
+                }
+            }
+            TypedEvent::Sync(s) => {
+                let time = event_time(&s.time);
+                let user = p.user(&s.did, time);
+                if user.rev.as_deref().is_none_or(|r| r < s.rev.as_str()) {
+                    user.rev = Some(s.rev.clone());
+                    user.indexed_at = time;
+                    p.users_dirty.insert(s.did.clone());
+                }
+            }
+            TypedEvent::Info(_) => {}
+        }
+    }
+    p.finish(purge)
+}
+
+impl Planner<'_> {
+    /// The account's state, created on first sight.
+    fn user(&mut self, did: &str, time: DateTime<Utc>) -> &mut UserState {
+        let dirty = &mut self.users_dirty;
+        let deltas = &mut *self.deltas;
+        self.users.entry(did.to_owned()).or_insert_with(|| {
+            dirty.insert(did.to_owned());
+            deltas.user(did);
+            UserState {
+                did: did.to_owned(),
+                handle: None,
+                active: true,
+                status: None,
+                rev: None,
+                created_at: time,
+                indexed_at: time,
+            }
+        })
+    }
+
+    /// Applies an `#account` event; true when it deletes the account (its records must go).
+    fn account(&mut self, a: &Account) -> bool {
+        let time = event_time(&a.time);
+        let status = a.status.as_ref().map(|s| s.as_str().to_owned());
+        let user = self.user(&a.did, time);
+        if user.active != a.active || user.status != status {
+            user.active = a.active;
+            user.status = status;
+            user.indexed_at = time;
+            self.users_dirty.insert(a.did.clone());
+        }
+        a.status == Some(AccountStatus::Deleted)
+    }
+
+    fn commit(&mut self, c: &Commit) {
+        let time = event_time(&c.time);
+        let user = self.user(&c.repo, time);
+        if user.status.as_deref() == Some(AccountStatus::Deleted.as_str()) {
+            self.stats.deleted_account_commits += 1;
+            return;
+        }
+        let held = user.rev.take();
+        if let Some(rev) = &held {
+            if c.rev.as_str() <= rev.as_str() {
+                user.rev = held;
+                self.stats.stale_commits += 1;
+                return;
+            }
+        }
+        user.rev = Some(c.rev.clone());
+        user.indexed_at = time;
+        if held.is_some() && c.since != held {
+            self.stats.rev_gaps += 1;
+        }
+        self.users_dirty.insert(c.repo.clone());
+        self.stats.commits += 1;
+        for op in &c.ops {
+            match op.action {
+                OpAction::Create => self.stats.ops_create += 1,
+                OpAction::Update => self.stats.ops_update += 1,
+                OpAction::Delete => self.stats.ops_delete += 1,
+            }
+            self.op(&c.repo, op, time);
+        }
+    }
+
+    fn op(&mut self, did: &str, op: &Op, time: DateTime<Utc>) {
+        let uri = at_uri(did, &op.collection, &op.rkey);
+        let cid = op.cid.map(|c| c.to_string()).unwrap_or_default();
+        let table = table_of(&op.collection, &op.rkey);
+        let record = op.record.as_ref();
+        match (table, record.map(|r| &r.value)) {
+            (Table::Posts, Some(RecordValue::Post(post))) => {
+                if self.posts.get(&uri).is_some_and(|p| p.cid == cid) {
+                    return;
+                }
+                self.delete_post(&uri);
+                let row = post_row(&uri, did, &cid, post, record, time);
+                let info = PostInfo {
+                    cid,
+                    author: did.to_owned(),
+                    parent_uri: row.parent_uri.clone(),
+                    quote_uri: row.quote_uri.clone(),
+                };
+                self.deltas.user(did).posts += 1;
+                self.deltas.post(&uri);
+                if let Some(parent) = &info.parent_uri {
+                    self.deltas.post(parent).replies += 1;
+                }
+                if let Some(quote) = &info.quote_uri {
+                    self.deltas.post(quote).quotes += 1;
+                }
+                self.posts.put(&uri, info, row);
+            }
+            (Table::Posts, None) => self.delete_post(&uri),
+            (Table::Likes, Some(RecordValue::Like(like))) => {
+                let row = like_row(&uri, did, &cid, like, time);
+                put_edge(
+                    &mut self.likes,
+                    &mut self.like_pairs,
+                    self.deltas,
+                    row.clone(),
+                    &row.post_uri,
+                    &uri,
+                    did,
+                    &cid,
+                    Kind::Like,
+                );
+            }
+            (Table::Likes, None) => {
+                remove_edge(
+                    &mut self.likes,
+                    &mut self.like_pairs,
+                    self.deltas,
+                    &uri,
+                    Kind::Like,
+                );
+            }
+            (Table::Reposts, Some(RecordValue::Repost(repost))) => {
+                let row = like_row(&uri, did, &cid, repost, time);
+                put_edge(
+                    &mut self.reposts,
+                    &mut self.repost_pairs,
+                    self.deltas,
+                    row.clone(),
+                    &row.post_uri,
+                    &uri,
+                    did,
+                    &cid,
+                    Kind::Repost,
+                );
+            }
+            (Table::Reposts, None) => {
+                remove_edge(
+                    &mut self.reposts,
+                    &mut self.repost_pairs,
+                    self.deltas,
+                    &uri,
+                    Kind::Repost,
+                );
+            }
+            (Table::Follows, Some(RecordValue::Follow(follow))) => {
+                let row = FollowRow {
+                    uri: uri.clone(),
+                    cid: cid.clone(),
+                    follower_did: did.to_owned(),
+                    following_did: follow.subject.clone(),
+                    created_at: follow.created_at,
+                    indexed_at: time,
+                };
+                put_edge(
+                    &mut self.follows,
+                    &mut self.follow_pairs,
+                    self.deltas,
+                    row,
+                    &follow.subject,
+                    &uri,
+                    did,
+                    &cid,
+                    Kind::Follow,
+                );
+            }
+            (Table::Follows, None) => {
+                remove_edge(
+                    &mut self.follows,
+                    &mut self.follow_pairs,
+                    self.deltas,
+                    &uri,
+                    Kind::Follow,
+                );
+            }
+            (Table::Blocks, Some(RecordValue::Block(block))) => {
+                let row = BlockRow {
+                    uri: uri.clone(),
+                    cid: cid.clone(),
+                    blocker_did: did.to_owned(),
+                    blocked_did: block.subject.clone(),
+                    created_at: block.created_at,
+                    indexed_at: time,
+                };
+                if self.blocks.get(&uri) != Some(&cid) {
+                    self.blocks.put(&uri, cid, row);
+                }
+            }
+            (Table::Blocks, None) => {
+                self.blocks.remove(&uri);
+            }
+            (Table::Profile, Some(RecordValue::Profile(profile))) => {
+                let columns = profile_columns(&cid, profile, record);
+                self.profiles.insert(did.to_owned(), columns);
+            }
+            (Table::Profile, None) => {
+                self.profiles
+                    .insert(did.to_owned(), ProfileColumns::default());
+            }
+            (Table::Generic, Some(RecordValue::Other(g))) => {
+                if self.generic.get(&uri) != Some(&cid) {
+                    let row = GenericRow {
+                        uri: uri.clone(),
+                        cid: cid.clone(),
+                        author_did: did.to_owned(),
+                        collection: op.collection.clone(),
+                        record: g.json.clone(),
+                        created_at: g.created_at,
+                        indexed_at: time,
+                    };
+                    self.generic.put(&uri, cid, row);
+                }
+            }
+            (Table::Generic, Some(other)) => {
+                // A known type under a key we do not index it by (a profile not at `self`).
+                if self.generic.get(&uri) != Some(&cid) {
+                    let row = GenericRow {
+                        uri: uri.clone(),
+                        cid: cid.clone(),
+                        author_did: did.to_owned(),
+                        collection: op.collection.clone(),
+                        record: record.map(Record::lex_json).unwrap_or_default(),
+                        created_at: created_at_of(other),
+                        indexed_at: time,
+                    };
+                    self.generic.put(&uri, cid, row);
+                }
+            }
+            (Table::Generic, None) => {
+                self.generic.remove(&uri);
+            }
+            // Decoding pairs every collection with its record type; nothing else reaches here.
+            (_, Some(_)) => {}
+        }
+    }
+
+    fn delete_post(&mut self, uri: &str) {
+        let Some(old) = self.posts.remove(uri) else {
+            return;
+        };
+        self.deltas.user(&old.author).posts -= 1;
+        if let Some(parent) = &old.parent_uri {
+            self.deltas.post(parent).replies -= 1;
+        }
+        if let Some(quote) = &old.quote_uri {
+            self.deltas.post(quote).quotes -= 1;
+        }
+    }
+
+    fn finish(self, purge: Option<String>) -> Plan {
+        let mut users: Vec<UserState> = self
+            .users
+            .into_iter()
+            .filter(|(did, _)| self.users_dirty.contains(did))
+            .map(|(_, u)| u)
+            .collect();
+        users.sort_by(|a, b| a.did.cmp(&b.did));
+        let posts = self.posts.finish();
+        let likes = self.likes.finish();
+        let reposts = self.reposts.finish();
+        let feed_items = feed_items(&posts, &reposts);
+        Plan {
+            users,
+            profiles: self.profiles.into_iter().collect(),
+            posts,
+            likes,
+            reposts: TableDiff {
+                delete: reposts.delete,
+                insert: reposts.insert.into_iter().map(RepostRow::from).collect(),
+            },
+            follows: self.follows.finish(),
+            blocks: self.blocks.finish(),
+            generic: self.generic.finish(),
+            feed_items,
+            purge,
+            stats: self.stats,
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Like,
+    Repost,
+    Follow,
+}
+
+fn bump(deltas: &mut Deltas, kind: Kind, actor: &str, subject: &str, by: i64) {
+    match kind {
+        Kind::Like => deltas.post(subject).likes += by,
+        Kind::Repost => deltas.post(subject).reposts += by,
+        Kind::Follow => {
+            deltas.user(subject).followers += by;
+            deltas.user(actor).follows += by;
+        }
+    }
+}
+
+/// Puts a like, repost or follow, counting it only if it is the pair's first.
+#[allow(clippy::too_many_arguments)]
+fn put_edge<R>(
+    sim: &mut TableSim<EdgeInfo, R>,
+    pairs: &mut HashMap<Pair, i64>,
+    deltas: &mut Deltas,
+    row: R,
+    subject: &str,
+    uri: &str,
+    actor: &str,
+    cid: &str,
+    kind: Kind,
+) {
+    if sim.get(uri).is_some_and(|e| e.cid == cid) {
+        return;
+    }
+    remove_edge(sim, pairs, deltas, uri, kind);
+    let n = pairs
+        .entry((actor.to_owned(), subject.to_owned()))
+        .or_insert(0);
+    *n += 1;
+    if *n == 1 {
+        bump(deltas, kind, actor, subject, 1);
+    }
+    let info = EdgeInfo {
+        cid: cid.to_owned(),
+        actor: actor.to_owned(),
+        subject: subject.to_owned(),
+    };
+    sim.put(uri, info, row);
+}
+
+/// Removes a like, repost or follow, giving its count back if it was the pair's last.
+fn remove_edge<R>(
+    sim: &mut TableSim<EdgeInfo, R>,
+    pairs: &mut HashMap<Pair, i64>,
+    deltas: &mut Deltas,
+    uri: &str,
+    kind: Kind,
+) {
+    let Some(old) = sim.remove(uri) else { return };
+    let key = (old.actor, old.subject);
+    // The loader counted every pair of every row it loaded, so the pair is there.
+    let n = pairs.entry(key.clone()).or_insert(1);
+    *n -= 1;
+    if *n == 0 {
+        bump(deltas, kind, &key.0, &key.1, -1);
+    }
+}
+
+fn post_row(
+    uri: &str,
+    did: &str,
+    cid: &str,
+    post: &Post,
+    record: Option<&Record>,
+    time: DateTime<Utc>,
+) -> PostRow {
+    let reply = post.reply.as_ref();
+    let quote = post.quote();
+    // jsonb columns hold the record's own lex-JSON, unknown fields and all.
+    let (embed, facets) = match record {
+        Some(r) if post.embed.is_some() || !post.facets.is_empty() => {
+            let mut json = r.lex_json();
+            (
+                json.get_mut("embed").map(serde_json::Value::take),
+                json.get_mut("facets").map(serde_json::Value::take),
+            )
+        }
+        _ => (None, None),
+    };
+    PostRow {
+        uri: uri.to_owned(),
+        cid: cid.to_owned(),
+        author_did: did.to_owned(),
+        text: post.text.clone(),
+        langs: post.langs.iter().cloned().map(Some).collect(),
+        parent_uri: reply.map(|r| r.parent.uri.clone()),
+        parent_cid: reply.map(|r| r.parent.cid.clone()),
+        root_uri: reply.map(|r| r.root.uri.clone()),
+        root_cid: reply.map(|r| r.root.cid.clone()),
+        quote_uri: quote.map(|q| q.uri.clone()),
+        quote_cid: quote.map(|q| q.cid.clone()),
+        embed,
+        facets,
+        labels: post.labels.iter().cloned().map(Some).collect(),
+        tags: post.tags.iter().cloned().map(Some).collect(),
+        created_at: post.created_at,
+        indexed_at: time,
+    }
+}
+
+fn like_row(uri: &str, did: &str, cid: &str, like: &records::Like, time: DateTime<Utc>) -> LikeRow {
+    LikeRow {
+        uri: uri.to_owned(),
+        cid: cid.to_owned(),
+        user_did: did.to_owned(),
+        post_uri: like.subject.uri.clone(),
+        subject_cid: like.subject.cid.clone(),
+        via_uri: like.via.as_ref().map(|v| v.uri.clone()),
+        created_at: like.created_at,
+        indexed_at: time,
+    }
+}
+
+fn profile_columns(cid: &str, profile: &Profile, record: Option<&Record>) -> ProfileColumns {
+    ProfileColumns {
+        display_name: profile.display_name.clone(),
+        description: profile.description.clone(),
+        avatar_cid: profile.avatar.as_ref().and_then(|b| b.cid_string()),
+        banner_cid: profile.banner.as_ref().and_then(|b| b.cid_string()),
+        pinned_post_uri: profile.pinned_post.as_ref().map(|p| p.uri.clone()),
+        profile_cid: Some(cid.to_owned()),
+        profile_record: record.map(Record::lex_json),
+    }
+}
+
+fn created_at_of(value: &RecordValue) -> Option<DateTime<Utc>> {
+    match value {
+        RecordValue::Post(p) => Some(p.created_at),
+        RecordValue::Like(l) | RecordValue::Repost(l) => Some(l.created_at),
+        RecordValue::Follow(f) => Some(f.created_at),
+        RecordValue::Block(b) => Some(b.created_at),
+        RecordValue::Profile(p) => p.created_at,
+        RecordValue::Other(g) => g.created_at,
+    }
+}
+
+/// Feed items follow posts and reposts row for row: same URI, deleted and inserted with them.
+fn feed_items(posts: &TableDiff<PostRow>, reposts: &TableDiff<LikeRow>) -> TableDiff<FeedItemRow> {
+    let mut delete: Vec<String> = posts
+        .delete
+        .iter()
+        .chain(&reposts.delete)
+        .cloned()
+        .collect();
+    delete.sort();
+    let mut insert: Vec<FeedItemRow> = posts
+        .insert
+        .iter()
+        .map(|p| FeedItemRow {
+            uri: p.uri.clone(),
+            post_uri: p.uri.clone(),
+            originator_did: p.author_did.clone(),
+            kind: "post".into(),
+            sort_at: p.created_at.min(p.indexed_at),
+            cid: p.cid.clone(),
+        })
+        .chain(reposts.insert.iter().map(|r| FeedItemRow {
+            uri: r.uri.clone(),
+            post_uri: r.post_uri.clone(),
+            originator_did: r.user_did.clone(),
+            kind: "repost".into(),
+            sort_at: r.created_at.min(r.indexed_at),
+            cid: r.cid.clone(),
+        }))
+        .collect();
+    insert.sort_by(|a, b| a.uri.cmp(&b.uri));
+    TableDiff { delete, insert }
+}
