@@ -154,13 +154,19 @@ impl Validator<'_> {
                 }
                 let n = self.argument(head & 0x1f, cid_at)?;
                 let b = self.take(n, cid_at)?;
-                if b.first() != Some(&0) {
+                let Some((&0, cid)) = b.split_first() else {
                     return self.err(
                         cid_at,
                         "CID bytes must start with the identity multibase 0x00",
                     );
+                };
+                // The link itself must be a whole CID of atproto's profile (v1, dag-cbor or
+                // raw, sha-256), with nothing after it.
+                match super::car::read_cid(cid) {
+                    Ok((_, n)) if n == cid.len() => Ok(()),
+                    Ok(_) => self.err(cid_at, "trailing bytes after the CID"),
+                    Err(_) => self.err(cid_at, "CID is malformed or not v1/dag-cbor|raw/sha-256"),
                 }
-                Ok(())
             }
             _ => self.simple(info, at),
         }

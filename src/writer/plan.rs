@@ -43,6 +43,10 @@ pub struct EdgeInfo {
 /// An (actor, subject) pair, for the once-per-account counting of likes, reposts and follows.
 pub type Pair = (String, String);
 
+pub fn pair_key(actor: &str, subject: &str) -> Pair {
+    (actor.to_owned(), subject.to_owned())
+}
+
 /// The database's state for exactly the keys a segment touches (see [`needs`]).
 #[derive(Debug, Default)]
 pub struct Loaded {
@@ -210,10 +214,25 @@ pub struct PlanStats {
     pub ops_delete: u64,
     /// Commits whose rev was not newer than the repo's: replays, harmless.
     pub stale_commits: u64,
+    /// Identity and account events older than what we hold for the account: replays.
+    pub stale_events: u64,
     /// Commits for accounts we hold as deleted.
     pub deleted_account_commits: u64,
     /// Commits whose `since` is not the rev we hold: events were missed upstream.
     pub rev_gaps: u64,
+}
+
+impl PlanStats {
+    pub fn add(&mut self, o: &PlanStats) {
+        self.commits += o.commits;
+        self.ops_create += o.ops_create;
+        self.ops_update += o.ops_update;
+        self.ops_delete += o.ops_delete;
+        self.stale_commits += o.stale_commits;
+        self.stale_events += o.stale_events;
+        self.deleted_account_commits += o.deleted_account_commits;
+        self.rev_gaps += o.rev_gaps;
+    }
 }
 
 #[derive(Debug)]
@@ -284,6 +303,10 @@ pub fn plan(events: &[&TypedEvent], loaded: Loaded, deltas: &mut Deltas) -> Plan
             TypedEvent::Identity(i) => {
                 let time = event_time(&i.time);
                 let user = p.user(&i.did, time);
+                if time < user.indexed_at {
+                    p.stats.stale_events += 1;
+                    continue;
+                }
                 // An identity event without a handle asks consumers to re-resolve the DID; we
                 // keep the handle we have rather than forget it.
                 if let Some(handle) = &i.handle {
@@ -304,7 +327,7 @@ pub fn plan(events: &[&TypedEvent], loaded: Loaded, deltas: &mut Deltas) -> Plan
                 let user = p.user(&s.did, time);
                 if user.rev.as_deref().is_none_or(|r| r < s.rev.as_str()) {
                     user.rev = Some(s.rev.clone());
-                    user.indexed_at = time;
+                    user.indexed_at = user.indexed_at.max(time);
                     p.users_dirty.insert(s.did.clone());
                 }
             }
@@ -335,10 +358,18 @@ impl Planner<'_> {
     }
 
     /// Applies an `#account` event; true when it deletes the account (its records must go).
+    ///
+    /// Identity and account events carry no rev. The relay's time orders them instead (it never
+    /// decreases along one account's events), so an older one seen again in a replay is skipped
+    /// rather than flipping the account back to a past state.
     fn account(&mut self, a: &Account) -> bool {
         let time = event_time(&a.time);
         let status = a.status.as_ref().map(|s| s.as_str().to_owned());
         let user = self.user(&a.did, time);
+        if time < user.indexed_at {
+            self.stats.stale_events += 1;
+            return false;
+        }
         if user.active != a.active || user.status != status {
             user.active = a.active;
             user.status = status;
@@ -364,7 +395,7 @@ impl Planner<'_> {
             }
         }
         user.rev = Some(c.rev.clone());
-        user.indexed_at = time;
+        user.indexed_at = user.indexed_at.max(time);
         if held.is_some() && c.since != held {
             self.stats.rev_gaps += 1;
         }

@@ -1,4 +1,8 @@
 //! One integration-test binary, one module per topic, so the suite compiles once.
 
 mod common;
+mod decode_capture;
+mod decode_support;
+mod decode_vectors;
+mod storage;
 mod syntax;

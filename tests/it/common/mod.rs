@@ -1,10 +1,20 @@
 //! Helpers shared by the integration tests.
 
+#![allow(dead_code)]
+
+pub mod db;
+pub mod truth;
+
 use std::path::PathBuf;
 
 /// The project's root (where Cargo.toml lives).
 pub fn project_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The real-PDS capture committed with the tests: 30 accounts, 999 frames, and its truth.
+pub fn pds_small() -> PathBuf {
+    project_dir().join("tests/fixtures/pds-small")
 }
 
 /// `../shared/fixtures` beside the checkout, if present. Tests that need the public conformance
@@ -17,4 +27,14 @@ pub fn shared_fixtures() -> Option<PathBuf> {
         eprintln!("skipping: ../shared/fixtures is not beside this checkout");
         None
     }
+}
+
+/// Every message of a capture file, in order.
+pub fn read_capture(path: &std::path::Path) -> Vec<Vec<u8>> {
+    let mut reader = skyindex::source::capture::CaptureReader::open(path).expect("open capture");
+    let mut out = Vec::new();
+    while let Some(record) = reader.next_record().expect("read capture") {
+        out.push(record.to_vec());
+    }
+    out
 }

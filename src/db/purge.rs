@@ -1,0 +1,81 @@
+//! A deleted account: remove every record it made and give back every counter they fed. The user
+//! row stays as a tombstone (status, last rev), so replayed older commits cannot bring the
+//! records back.
+
+use std::collections::BTreeSet;
+
+use diesel::prelude::*;
+
+use super::models::ProfileColumns;
+use super::schema::{blocks, feed_items, follows, generic_records, likes, posts, reposts, users};
+use crate::writer::plan::Deltas;
+
+/// Rows removed, for the log line.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Purged {
+    pub records: usize,
+}
+
+pub fn purge_account(
+    conn: &mut PgConnection,
+    did: &str,
+    deltas: &mut Deltas,
+) -> QueryResult<Purged> {
+    let gone_posts: Vec<(Option<String>, Option<String>)> =
+        diesel::delete(posts::table.filter(posts::author_did.eq(did)))
+            .returning((posts::parent_uri, posts::quote_uri))
+            .get_results(conn)?;
+    for (parent, quote) in &gone_posts {
+        if let Some(parent) = parent {
+            deltas.post(parent).replies -= 1;
+        }
+        if let Some(quote) = quote {
+            deltas.post(quote).quotes -= 1;
+        }
+    }
+    deltas.user(did).posts -= gone_posts.len() as i64;
+    diesel::delete(feed_items::table.filter(feed_items::originator_did.eq(did))).execute(conn)?;
+
+    // Every like of the account goes, so each liked post loses exactly one (once-per-account).
+    let likes_gone: Vec<String> = diesel::delete(likes::table.filter(likes::user_did.eq(did)))
+        .returning(likes::post_uri)
+        .get_results(conn)?;
+    let reposts_gone: Vec<String> =
+        diesel::delete(reposts::table.filter(reposts::user_did.eq(did)))
+            .returning(reposts::post_uri)
+            .get_results(conn)?;
+    let follows_gone: Vec<String> =
+        diesel::delete(follows::table.filter(follows::follower_did.eq(did)))
+            .returning(follows::following_did)
+            .get_results(conn)?;
+    let liked: BTreeSet<&String> = likes_gone.iter().collect();
+    let reposted: BTreeSet<&String> = reposts_gone.iter().collect();
+    let followed: BTreeSet<&String> = follows_gone.iter().collect();
+    for uri in &liked {
+        deltas.post(uri).likes -= 1;
+    }
+    for uri in &reposted {
+        deltas.post(uri).reposts -= 1;
+    }
+    for subject in &followed {
+        deltas.user(subject).followers -= 1;
+    }
+    deltas.user(did).follows -= followed.len() as i64;
+
+    let blocks_gone =
+        diesel::delete(blocks::table.filter(blocks::blocker_did.eq(did))).execute(conn)?;
+    let generic_gone =
+        diesel::delete(generic_records::table.filter(generic_records::author_did.eq(did)))
+            .execute(conn)?;
+    diesel::update(users::table.find(did))
+        .set(&ProfileColumns::default())
+        .execute(conn)?;
+    Ok(Purged {
+        records: gone_posts.len()
+            + likes_gone.len()
+            + reposts_gone.len()
+            + follows_gone.len()
+            + blocks_gone
+            + generic_gone,
+    })
+}

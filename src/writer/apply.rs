@@ -1,0 +1,56 @@
+//! Applies a group of events in one transaction: plan each segment against the rows it touches,
+//! write it, purge deleted accounts, then the group's counters. All or nothing.
+
+use diesel::prelude::*;
+
+use super::plan::{self, Deltas, PlanStats};
+use crate::db::{load, purge, store};
+use crate::decode::{AccountStatus, TypedEvent};
+
+/// Splits a group after every event that deletes an account: that account's records are purged
+/// by SQL, so whatever follows must be planned against the database as the purge leaves it.
+pub fn segments<'a, 'e>(events: &'a [&'e TypedEvent]) -> Vec<&'a [&'e TypedEvent]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (i, event) in events.iter().enumerate() {
+        if let TypedEvent::Account(a) = event {
+            if a.status == Some(AccountStatus::Deleted) {
+                out.push(&events[start..=i]);
+                start = i + 1;
+            }
+        }
+    }
+    if start < events.len() {
+        out.push(&events[start..]);
+    }
+    out
+}
+
+/// What a committed group did.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct GroupStats {
+    pub plan: PlanStats,
+    pub purged_accounts: u64,
+    pub purged_records: u64,
+}
+
+pub fn apply_group(conn: &mut PgConnection, events: &[&TypedEvent]) -> QueryResult<GroupStats> {
+    conn.transaction(|conn| {
+        let mut deltas = Deltas::default();
+        let mut stats = GroupStats::default();
+        for segment in segments(events) {
+            let needs = plan::needs(segment);
+            let loaded = load::load(conn, &needs)?;
+            let plan = plan::plan(segment, loaded, &mut deltas);
+            store::write_plan(conn, &plan)?;
+            if let Some(did) = &plan.purge {
+                let purged = purge::purge_account(conn, did, &mut deltas)?;
+                stats.purged_accounts += 1;
+                stats.purged_records += purged.records as u64;
+            }
+            stats.plan.add(&plan.stats);
+        }
+        store::write_deltas(conn, &deltas)?;
+        Ok(stats)
+    })
+}

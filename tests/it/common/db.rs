@@ -1,0 +1,74 @@
+//! A fresh database per test, created from the migrations and dropped afterwards, so tests run
+//! in parallel against the real PostgreSQL on this machine (`TEST_DATABASE_URL` overrides the
+//! server: any database on it; ours are created beside it).
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::Connection;
+
+pub const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+pub struct TestDb {
+    pub url: String,
+    pub name: String,
+    admin_url: String,
+}
+
+fn with_database(url: &str, name: &str) -> String {
+    let mut u = url::Url::parse(url).expect("TEST_DATABASE_URL is a URL");
+    u.set_path(&format!("/{name}"));
+    u.to_string()
+}
+
+impl TestDb {
+    /// A new empty database with the migrations applied.
+    pub fn new() -> TestDb {
+        let db = TestDb::empty();
+        let mut conn = db.conn();
+        skyindex::db::migrate::run_pending(&mut conn).expect("migrations apply");
+        db
+    }
+
+    /// A new database with nothing in it, not even the migrations.
+    pub fn empty() -> TestDb {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let base = std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_URL.into());
+        let admin_url = with_database(&base, "postgres");
+        let name = format!(
+            "skyindex_test_{}_{}_{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.subsec_nanos())
+                .unwrap_or(0)
+        );
+        let mut admin = PgConnection::establish(&admin_url)
+            .unwrap_or_else(|e| panic!("PostgreSQL at {admin_url} is reachable: {e}"));
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .expect("create test database");
+        TestDb {
+            url: with_database(&base, &name),
+            name,
+            admin_url,
+        }
+    }
+
+    pub fn conn(&self) -> PgConnection {
+        PgConnection::establish(&self.url).expect("connect to test database")
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = PgConnection::establish(&self.admin_url) {
+            let _ = admin.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
