@@ -12,9 +12,23 @@
 //!
 //! Config, logging, stats, shutdown and the CLI sit at the edges and are wired in `main`.
 
+pub mod backoff;
+pub mod cli;
+pub mod config;
 pub mod db;
 pub mod decode;
+pub mod dispatch;
+pub mod inspect;
+pub mod logging;
+pub mod notify;
+pub mod ops;
+pub mod progress;
 pub mod records;
+pub mod route;
+pub mod run;
+pub mod shutdown;
 pub mod source;
+pub mod stats;
 pub mod syntax;
+pub mod tools;
 pub mod writer;

@@ -108,6 +108,37 @@ fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
     Ok(n)
 }
 
+/// Reads a capture file to the end (or to damage, or to `stop`) and sends its messages on.
+pub fn run_file(
+    path: &Path,
+    out: &crossbeam_channel::Sender<super::SourceMsg>,
+    stop: &std::sync::atomic::AtomicBool,
+) {
+    use super::{RawFrame, SourceMsg};
+    let end = (|| {
+        let mut reader = CaptureReader::open(path).map_err(|e| e.to_string())?;
+        loop {
+            if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                return Ok(());
+            }
+            match reader.next_record() {
+                Ok(Some(bytes)) => {
+                    let frame = RawFrame {
+                        bytes: bytes.to_vec(),
+                        received: std::time::Instant::now(),
+                    };
+                    if out.send(SourceMsg::Frame(frame)).is_err() {
+                        return Ok(());
+                    }
+                }
+                Ok(None) => return Ok(()),
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+    })();
+    let _ = out.send(SourceMsg::End(end));
+}
+
 /// Writes a capture, compressing it when the name ends in `.zst`.
 pub struct CaptureWriter {
     inner: Box<dyn Write + Send>,

@@ -2,7 +2,9 @@
 
 mod common;
 mod decode_capture;
+mod decode_hostile;
 mod decode_support;
 mod decode_vectors;
 mod storage;
+mod storage_cases;
 mod syntax;

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod db;
+pub mod events;
 pub mod truth;
 
 use std::path::PathBuf;

@@ -1,0 +1,166 @@
+//! Command-line flags with environment fallbacks, exactly as users type them. `config` turns
+//! these into one validated configuration; nothing else reads flags or the environment.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "skyindex",
+    version,
+    about = "Follows the AT Protocol firehose and keeps an exact PostgreSQL index of its records",
+    long_about = "Follows the AT Protocol firehose (com.atproto.sync.subscribeRepos) and keeps an exact, \
+                  replay-safe PostgreSQL index of its records: posts, likes, reposts, follows, blocks, \
+                  profiles, every other collection, exact counters, feed items, per-repo rev and the cursor."
+)]
+pub struct Cli {
+    /// error, warn, info, debug or trace. RUST_LOG, if set, takes precedence.
+    #[arg(long, global = true, env = "LOG_LEVEL", default_value = "info")]
+    pub log_level: String,
+    /// Append logs to this file instead of stderr; reopened on SIGHUP (for logrotate).
+    #[arg(long, global = true, env = "SKYINDEX_LOG_FILE")]
+    pub log_file: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Index a relay (or a capture file) into PostgreSQL until stopped.
+    Run(RunArgs),
+    /// Apply pending database migrations (the same ones `diesel migration run` applies).
+    Migrate(DbArgs),
+    /// Summarise a capture file, or print it as Jetstream-shaped JSON lines with --json.
+    Inspect(InspectArgs),
+    /// Record a relay to a capture file.
+    Capture(CaptureArgs),
+    /// Serve a capture file as a subscribeRepos endpoint (for tests and rehearsals).
+    Replay(ReplayArgs),
+    /// Exit 0 if the database is reachable, migrations are current and the cursor is fresh.
+    Health(HealthArgs),
+    /// Print cursor, lag, last event time, row counts and counter totals.
+    Status(StatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DbArgs {
+    /// PostgreSQL URL, e.g. postgres://user:password@host/db. Never logged with its password.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Relay to follow: wss://host, ws://host:port, or file:PATH for a capture file (plain or .zst).
+    #[arg(
+        long = "relay",
+        env = "RELAY_URL",
+        default_value = "wss://bsky.network"
+    )]
+    pub relay: String,
+    /// Where to start: a seq, or `live` for the relay's tip. Default: the saved cursor (or live).
+    #[arg(long)]
+    pub cursor: Option<String>,
+    /// Writer threads, each with one database connection. Default: DB_POOL_SIZE - 1, else 4.
+    #[arg(long, env = "SKYINDEX_WRITERS")]
+    pub writers: Option<usize>,
+    /// Database connections in all: writers + 1 (the cursor keeper).
+    #[arg(long, env = "DB_POOL_SIZE")]
+    pub pool_size: Option<u32>,
+    /// Most events a writer applies in one transaction.
+    #[arg(long, env = "SKYINDEX_BATCH_SIZE", default_value_t = 1000)]
+    pub batch_size: usize,
+    /// How long a writer waits for more events to fill a group (e.g. 5ms).
+    #[arg(long, env = "SKYINDEX_BATCH_WAIT", default_value = "5ms")]
+    pub batch_wait: String,
+    /// Events queued per writer before the reader blocks (backpressure).
+    #[arg(long, env = "SKYINDEX_CHANNEL_CAPACITY", default_value_t = 2000)]
+    pub channel_capacity: usize,
+    /// Interval of the `stats` log line (e.g. 10s).
+    #[arg(long, env = "SKYINDEX_STATS_INTERVAL", default_value = "10s")]
+    pub stats_interval: String,
+    /// Reconnect when the relay sends nothing for this long (e.g. 60s).
+    #[arg(long, env = "SKYINDEX_STALL_TIMEOUT", default_value = "60s")]
+    pub stall_timeout: String,
+    /// On SIGTERM/SIGINT, how long writers may take to drain before we exit anyway (e.g. 8s).
+    #[arg(long, env = "SKYINDEX_SHUTDOWN_TIMEOUT", default_value = "8s")]
+    pub shutdown_timeout: String,
+    /// Index only these collections: NSIDs or prefixes like app.bsky.feed.*, comma-separated.
+    #[arg(long, env = "SKYINDEX_COLLECTIONS")]
+    pub collections: Option<String>,
+    /// Refuse to start while migrations are pending, instead of applying them.
+    #[arg(long)]
+    pub no_migrate: bool,
+    /// PostgreSQL synchronous_commit for the writers' sessions: off (default; a crash loses at
+    /// most the last transactions, which the cursor replays) or on.
+    #[arg(long, env = "SKYINDEX_SYNCHRONOUS_COMMIT", default_value = "off")]
+    pub synchronous_commit: String,
+    /// Key of this stream's row in firehose_cursor. Default: the relay URL.
+    #[arg(long, env = "SKYINDEX_SERVICE")]
+    pub service: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Capture file (plain or .zst).
+    pub file: PathBuf,
+    /// One JSON line per event, in the shape of Jetstream's v1 events.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CaptureArgs {
+    /// Relay to record: wss://host or ws://host:port.
+    #[arg(long, env = "RELAY_URL")]
+    pub relay: String,
+    /// Output capture file (.zst to compress).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Start after this seq (default: live).
+    #[arg(long)]
+    pub cursor: Option<i64>,
+    /// Stop after this many frames.
+    #[arg(long)]
+    pub max_events: Option<u64>,
+    /// Stop after this long (e.g. 60s).
+    #[arg(long)]
+    pub duration: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Capture file to serve (plain or .zst).
+    #[arg(long)]
+    pub file: PathBuf,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:2470")]
+    pub listen: String,
+    /// Frames per second per connection (default: as fast as the consumer reads).
+    #[arg(long)]
+    pub rate: Option<f64>,
+}
+
+#[derive(Debug, Args)]
+pub struct HealthArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// The cursor must have advanced within this long (e.g. 60s).
+    #[arg(long, default_value = "60s")]
+    pub max_age: String,
+    /// Cursor row to check. Default: the only one, or the one for RELAY_URL.
+    #[arg(long, env = "SKYINDEX_SERVICE")]
+    pub service: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}

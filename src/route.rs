@@ -1,0 +1,73 @@
+//! Routing: every event of a repo goes to the same writer (`hash(did) % N`), so one repo's events
+//! apply in stream order while different repos run in parallel. Channels are bounded: a full one
+//! blocks the sender, and that blocking is the backpressure, all the way back to the socket.
+
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::time::Instant;
+
+use crossbeam_channel::{SendError, Sender};
+
+use crate::decode::TypedEvent;
+use crate::progress::{Progress, Ticket};
+
+/// An event on its way to a writer.
+#[derive(Debug)]
+pub struct Envelope {
+    pub ticket: Ticket,
+    pub event: TypedEvent,
+    /// When the frame was read from the source, for receive-to-commit latency.
+    pub received: Instant,
+}
+
+pub struct Router {
+    senders: Vec<Sender<Envelope>>,
+    progress: Arc<Progress>,
+}
+
+/// The writer that owns a repo. Stable across runs and platforms (SipHash with fixed keys), so
+/// the same repo lands on the same writer for a given writer count.
+pub fn writer_for(did: &str, writers: usize) -> usize {
+    #[allow(deprecated)]
+    let mut h = std::hash::SipHasher::new();
+    did.hash(&mut h);
+    (h.finish() % writers.max(1) as u64) as usize
+}
+
+impl Router {
+    pub fn new(senders: Vec<Sender<Envelope>>, progress: Arc<Progress>) -> Router {
+        Router { senders, progress }
+    }
+
+    /// Registers the event with the watermark and hands it to its writer, blocking while that
+    /// writer's channel is full. Events without a repo (`#info`) never reach here.
+    pub fn send(
+        &self,
+        did: &str,
+        event: TypedEvent,
+        received: Instant,
+    ) -> Result<(), SendError<Envelope>> {
+        let seq = event.seq().unwrap_or(-1);
+        let time = event
+            .time()
+            .and_then(|t| crate::syntax::parse_datetime(t).ok());
+        let ticket = self.progress.register(seq, time);
+        let envelope = Envelope {
+            ticket,
+            event,
+            received,
+        };
+        self.senders[writer_for(did, self.senders.len())].send(envelope)
+    }
+
+    /// Records a seq we will not apply (a bad frame, a skipped type) so the watermark can pass it.
+    pub fn pass(&self, seq: i64) {
+        let ticket = self.progress.register(seq, None);
+        self.progress.done(ticket);
+    }
+
+    /// Events waiting in the writers' channels.
+    pub fn queued(&self) -> usize {
+        self.senders.iter().map(Sender::len).sum()
+    }
+}

@@ -1,0 +1,223 @@
+//! Counters shared by every stage (atomics behind an `Arc`), and the periodic `stats` log line
+//! operators grep: stable `key=value` fields, rates over the interval, units in the names.
+
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+/// Receive-to-commit latency, in buckets a quarter of a power of two wide (about ±10%).
+pub struct Histogram {
+    buckets: [AtomicU64; 128],
+    max_us: AtomicU64,
+}
+
+fn bucket_of(us: u64) -> usize {
+    if us < 4 {
+        return us as usize;
+    }
+    let log = 63 - u64::from(us.leading_zeros());
+    let quarter = (us >> (log - 2)) & 3;
+    ((log * 4 + quarter) as usize).min(127)
+}
+
+fn bucket_floor(b: usize) -> u64 {
+    if b < 4 {
+        return b as u64;
+    }
+    let log = (b / 4) as u32;
+    let quarter = (b % 4) as u64;
+    (4 + quarter) << (log - 2)
+}
+
+impl Default for Histogram {
+    fn default() -> Histogram {
+        Histogram {
+            buckets: std::array::from_fn(|_| AtomicU64::new(0)),
+            max_us: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Histogram {
+    pub fn record(&self, d: Duration) {
+        let us = d.as_micros().min(u128::from(u64::MAX)) as u64;
+        self.buckets[bucket_of(us)].fetch_add(1, Relaxed);
+        self.max_us.fetch_max(us, Relaxed);
+    }
+
+    pub fn counts(&self) -> [u64; 128] {
+        std::array::from_fn(|i| self.buckets[i].load(Relaxed))
+    }
+
+    pub fn max(&self) -> Duration {
+        Duration::from_micros(self.max_us.load(Relaxed))
+    }
+}
+
+/// The quantile `q` (0..=1) of a set of bucket counts, as the bucket's lower bound.
+pub fn quantile(counts: &[u64; 128], q: f64) -> Duration {
+    let total: u64 = counts.iter().sum();
+    if total == 0 {
+        return Duration::ZERO;
+    }
+    let rank = ((total as f64) * q).ceil().max(1.0) as u64;
+    let mut seen = 0;
+    for (b, n) in counts.iter().enumerate() {
+        seen += n;
+        if seen >= rank {
+            return Duration::from_micros(bucket_floor(b));
+        }
+    }
+    Duration::ZERO
+}
+
+#[derive(Default)]
+pub struct Stats {
+    pub frames: AtomicU64,
+    pub bytes: AtomicU64,
+    /// Events handed to writers.
+    pub events: AtomicU64,
+    /// Events committed by writers.
+    pub committed: AtomicU64,
+    pub commits: AtomicU64,
+    pub ops_create: AtomicU64,
+    pub ops_update: AtomicU64,
+    pub ops_delete: AtomicU64,
+    /// Replays recognised and skipped (stale commits and events, commits of deleted accounts),
+    /// and frames we do not apply by design (unknown types, `#migrate`, before the cursor).
+    pub skipped: AtomicU64,
+    /// Frames that failed to decode.
+    pub bad_frames: AtomicU64,
+    /// Ops of good commits that failed validation.
+    pub bad_ops: AtomicU64,
+    /// Events the database refused for their content, skipped.
+    pub failed_events: AtomicU64,
+    pub error_frames: AtomicU64,
+    pub rev_gaps: AtomicU64,
+    pub db_retries: AtomicU64,
+    /// Time writers spent inside transactions, summed over writers.
+    pub db_busy_us: AtomicU64,
+    pub reconnects: AtomicU64,
+    /// Relay time of the newest committed event, in microseconds since the epoch.
+    pub last_event_us: AtomicI64,
+    pub latency: Histogram,
+}
+
+impl Stats {
+    pub fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Relaxed);
+    }
+
+    pub fn errors(&self) -> u64 {
+        self.bad_frames.load(Relaxed)
+            + self.bad_ops.load(Relaxed)
+            + self.failed_events.load(Relaxed)
+    }
+}
+
+/// One reading of the counters, to compute rates between two readings.
+#[derive(Clone)]
+pub struct Snapshot {
+    pub committed: u64,
+    pub db_busy_us: u64,
+    pub latency: [u64; 128],
+}
+
+impl Snapshot {
+    pub fn take(stats: &Stats) -> Snapshot {
+        Snapshot {
+            committed: stats.committed.load(Relaxed),
+            db_busy_us: stats.db_busy_us.load(Relaxed),
+            latency: stats.latency.counts(),
+        }
+    }
+}
+
+/// What the line needs besides the counters.
+pub struct LineContext {
+    pub queue: usize,
+    pub in_flight: usize,
+    pub cursor: Option<i64>,
+    pub writers: usize,
+    pub now_us: i64,
+}
+
+/// The periodic line, e.g.
+/// `stats events/sec=1843.2 commits=… ops_create=… ops_update=… ops_delete=… skipped=…
+/// errors=… queue=… cursor=… lag_ms=… db_busy=…% …`.
+pub fn line(
+    stats: &Stats,
+    prev: &Snapshot,
+    now: &Snapshot,
+    elapsed: Duration,
+    ctx: &LineContext,
+) -> String {
+    let secs = elapsed.as_secs_f64().max(1e-3);
+    let rate = now.committed.saturating_sub(prev.committed) as f64 / secs;
+    let busy = now.db_busy_us.saturating_sub(prev.db_busy_us) as f64
+        / (secs * 1e6 * ctx.writers.max(1) as f64)
+        * 100.0;
+    let mut window = [0u64; 128];
+    for (i, w) in window.iter_mut().enumerate() {
+        *w = now.latency[i].saturating_sub(prev.latency[i]);
+    }
+    let last = stats.last_event_us.load(Relaxed);
+    let lag = if last > 0 {
+        ((ctx.now_us - last) / 1000).to_string()
+    } else {
+        "-".to_owned()
+    };
+    let load = |c: &AtomicU64| c.load(Relaxed);
+    format!(
+        "stats events/sec={rate:.1} commits={} ops_create={} ops_update={} ops_delete={} skipped={} errors={} bad_frames={} bad_ops={} failed_events={} error_frames={} queue={} in_flight={} cursor={} lag_ms={lag} db_busy={busy:.0}% db_retries={} reconnects={} commit_p50_ms={:.1} commit_p99_ms={:.1}",
+        load(&stats.commits),
+        load(&stats.ops_create),
+        load(&stats.ops_update),
+        load(&stats.ops_delete),
+        load(&stats.skipped),
+        stats.errors(),
+        load(&stats.bad_frames),
+        load(&stats.bad_ops),
+        load(&stats.failed_events),
+        load(&stats.error_frames),
+        ctx.queue,
+        ctx.in_flight,
+        ctx.cursor.map_or_else(|| "-".to_owned(), |c| c.to_string()),
+        load(&stats.db_retries),
+        load(&stats.reconnects),
+        quantile(&window, 0.5).as_secs_f64() * 1e3,
+        quantile(&window, 0.99).as_secs_f64() * 1e3,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_are_monotonic_and_tight() {
+        let mut prev = 0;
+        for us in 0..100_000u64 {
+            let b = bucket_of(us);
+            assert!(b >= prev);
+            prev = b;
+            let floor = bucket_floor(b);
+            assert!(floor <= us, "{us} floor {floor}");
+            assert!(
+                us < 4 || (us as f64) < floor as f64 * 1.26,
+                "{us} floor {floor}"
+            );
+        }
+    }
+
+    #[test]
+    fn quantiles() {
+        let h = Histogram::default();
+        for ms in 1..=100 {
+            h.record(Duration::from_millis(ms));
+        }
+        let c = h.counts();
+        let p50 = quantile(&c, 0.5).as_millis();
+        assert!((40..=50).contains(&p50), "{p50}");
+        assert_eq!(h.max(), Duration::from_millis(100));
+    }
+}
