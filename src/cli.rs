@@ -151,7 +151,7 @@ pub struct HealthArgs {
     /// The cursor must have advanced within this long (e.g. 60s).
     #[arg(long, default_value = "60s")]
     pub max_age: String,
-    /// Cursor row to check. Default: the only one, or the one for RELAY_URL.
+    /// Cursor row to check. Default: the most recently updated one.
     #[arg(long, env = "SKYINDEX_SERVICE")]
     pub service: Option<String>,
 }
@@ -163,4 +163,8 @@ pub struct StatusArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Row counts from PostgreSQL's statistics (instant, approximate) and no counter totals,
+    /// instead of exact counts (a full scan of every table).
+    #[arg(long)]
+    pub fast: bool,
 }
