@@ -4,6 +4,7 @@
 
 pub mod db;
 pub mod events;
+pub mod proc;
 pub mod truth;
 
 use std::path::PathBuf;
@@ -36,6 +37,22 @@ pub fn read_capture(path: &std::path::Path) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     while let Some(record) = reader.next_record().expect("read capture") {
         out.push(record.to_vec());
+    }
+    out
+}
+
+/// The whole messages in a possibly truncated capture's bytes.
+pub fn read_capture_prefix(bytes: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos + 4 <= bytes.len() {
+        let len = u32::from_le_bytes([bytes[pos], bytes[pos + 1], bytes[pos + 2], bytes[pos + 3]])
+            as usize;
+        if pos + 4 + len > bytes.len() {
+            break;
+        }
+        out.push(bytes[pos + 4..pos + 4 + len].to_vec());
+        pos += 4 + len;
     }
     out
 }

@@ -1,0 +1,140 @@
+//! `skyindex run` end to end: the real binary, real PostgreSQL, capture files as the source.
+
+use std::time::Duration;
+
+use crate::common::{self, db::TestDb, proc, truth};
+
+fn fixture() -> String {
+    format!("file:{}", common::pds_small().join("frames.bin").display())
+}
+
+fn assert_truth(db: &TestDb) {
+    let truth = truth::load(&common::pds_small());
+    let diffs = truth::differences(&mut db.conn(), &truth);
+    assert!(
+        diffs.is_empty(),
+        "{} differences:\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
+}
+
+fn saved_cursor(db: &TestDb) -> Option<i64> {
+    skyindex::db::cursor::read(&mut db.conn(), &fixture()).expect("read cursor")
+}
+
+#[test]
+fn capture_file_with_one_writer_matches_truth() {
+    let db = TestDb::empty();
+    let mut run = proc::spawn_run(&db.url, &["--relay", &fixture(), "--writers", "1"]);
+    let status = run.wait(Duration::from_secs(60));
+    assert!(status.success(), "exit {status}; log:\n{}", run.log_text());
+    assert_truth(&db);
+    assert_eq!(saved_cursor(&db), Some(999));
+    let log = run.log_text();
+    assert!(log.contains("applied migration"), "{log}");
+    assert!(log.contains("stats events/sec="), "{log}");
+}
+
+#[test]
+fn capture_file_with_eight_writers_matches_truth() {
+    let db = TestDb::new();
+    let mut run = proc::spawn_run(
+        &db.url,
+        &[
+            "--relay",
+            &fixture(),
+            "--writers",
+            "8",
+            "--batch-size",
+            "20",
+        ],
+    );
+    let status = run.wait(Duration::from_secs(60));
+    assert!(status.success(), "exit {status}; log:\n{}", run.log_text());
+    assert_truth(&db);
+}
+
+#[test]
+fn a_second_run_resumes_from_the_cursor_and_changes_nothing() {
+    let db = TestDb::new();
+    let mut first = proc::spawn_run(&db.url, &["--relay", &fixture()]);
+    assert!(first.wait(Duration::from_secs(60)).success());
+    let before = truth::dump(&mut db.conn());
+    let mut second = proc::spawn_run(&db.url, &["--relay", &fixture()]);
+    assert!(second.wait(Duration::from_secs(60)).success());
+    let log = second.log_text();
+    assert!(log.contains("cursor=999 (saved=999)"), "{log}");
+    assert!(log.contains("0 events committed"), "{log}");
+    assert!(truth::dump(&mut db.conn()) == before);
+    // --cursor 0 replays everything; the rev guard makes it harmless.
+    let mut third = proc::spawn_run(&db.url, &["--relay", &fixture(), "--cursor", "0"]);
+    assert!(third.wait(Duration::from_secs(60)).success());
+    assert!(truth::dump(&mut db.conn()) == before);
+}
+
+#[test]
+fn truncated_capture_indexes_what_came_before_and_fails() {
+    let dir = proc::TempDir::new("truncated");
+    let frames = std::fs::read(common::pds_small().join("frames.bin")).expect("fixture");
+    // Cut in the middle of some frame past the first third.
+    let cut = frames.len() / 3 + 17;
+    let path = dir.0.join("cut.bin");
+    std::fs::write(&path, &frames[..cut]).expect("write");
+    let db = TestDb::new();
+    let source = format!("file:{}", path.display());
+    let mut run = proc::spawn_run(&db.url, &["--relay", &source]);
+    let status = run.wait(Duration::from_secs(60));
+    let log = run.log_text();
+    assert!(
+        !status.success(),
+        "a damaged capture must fail; log:\n{log}"
+    );
+    assert!(log.contains("capture truncated at byte"), "{log}");
+    // Everything before the damage is committed: the cursor is the last whole frame's seq.
+    let whole = common::read_capture_prefix(&frames[..cut]);
+    let last_seq = whole
+        .iter()
+        .filter_map(|f| match skyindex::decode::decode_frame(f) {
+            Ok(skyindex::decode::Frame::Event(e)) => e.seq(),
+            _ => None,
+        })
+        .max();
+    let cursor = skyindex::db::cursor::read(&mut db.conn(), &source).expect("cursor");
+    assert_eq!(cursor, last_seq);
+    assert!(cursor.unwrap_or(0) > 100);
+}
+
+#[test]
+fn bad_configuration_is_refused_with_a_clear_error() {
+    let db = TestDb::new();
+    for (args, needle) in [
+        (vec!["--writers", "0"], "--writers 0"),
+        (vec!["--cursor", "yesterday"], "--cursor \"yesterday\""),
+        (vec!["--relay", "ftp://x"], "scheme"),
+        (vec!["--stats-interval", "soon"], "--stats-interval"),
+        (vec!["--collections", "not an nsid"], "--collections"),
+    ] {
+        let mut run = proc::spawn_run(&db.url, &args);
+        let status = run.wait(Duration::from_secs(20));
+        assert!(!status.success());
+        assert!(
+            run.log_text().contains(needle),
+            "{args:?}: {}",
+            run.log_text()
+        );
+    }
+}
+
+#[test]
+fn no_migrate_refuses_to_start_on_a_database_with_pending_migrations() {
+    let db = TestDb::empty();
+    let mut run = proc::spawn_run(&db.url, &["--relay", &fixture(), "--no-migrate"]);
+    let status = run.wait(Duration::from_secs(20));
+    assert!(!status.success());
+    let log = run.log_text();
+    assert!(
+        log.contains("migration(s) pending") && log.contains("create_index_tables"),
+        "{log}"
+    );
+}
