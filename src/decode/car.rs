@@ -132,6 +132,15 @@ fn verify(block: &Block<'_>) -> Result<(), CarError> {
 
 /// Reads a binary CID and checks it is one atproto allows: v1, dag-cbor or raw, sha-256.
 pub fn read_cid(bytes: &[u8]) -> Result<(Cid, usize), String> {
+    // Nearly every CID is exactly this shape (v1, dag-cbor or raw, sha2-256, 32 bytes); reading
+    // it directly skips the general varint reader.
+    if let [0x01, codec @ (0x71 | 0x55), 0x12, 0x20, rest @ ..] = bytes {
+        if let Some(digest) = rest.get(..32) {
+            let hash = cid::multihash::Multihash::wrap(HASH_SHA2_256, digest)
+                .map_err(|e| format!("bad CID: {e}"))?;
+            return Ok((Cid::new_v1(u64::from(*codec), hash), 36));
+        }
+    }
     let mut cursor = std::io::Cursor::new(bytes);
     let cid = Cid::read_bytes(&mut cursor).map_err(|e| format!("bad CID: {e}"))?;
     check_cid_profile(&cid)?;

@@ -39,6 +39,11 @@ pub fn validate_exact(bytes: &[u8]) -> Result<(), CborError> {
     Ok(())
 }
 
+/// Most atproto text is ASCII (keys always are); checking that first skips the general decoder.
+fn is_utf8(bytes: &[u8]) -> bool {
+    bytes.is_ascii() || std::str::from_utf8(bytes).is_ok()
+}
+
 struct Validator<'a> {
     bytes: &'a [u8],
     pos: usize,
@@ -126,7 +131,7 @@ impl Validator<'_> {
             3 => {
                 let n = self.argument(info, at)?;
                 let s = self.take(n, at)?;
-                if std::str::from_utf8(s).is_err() {
+                if !is_utf8(s) {
                     return self.err(at, "text is not valid UTF-8");
                 }
                 Ok(())
@@ -188,7 +193,7 @@ impl Validator<'_> {
             let start = self.pos;
             self.take(len, key_at)?;
             let key = &self.bytes[start..self.pos];
-            if std::str::from_utf8(key).is_err() {
+            if !is_utf8(key) {
                 return self.err(key_at, "map key is not valid UTF-8");
             }
             if let Some(p) = prev {
