@@ -30,6 +30,7 @@ fn first_line(s: &str) -> &str {
 }
 
 pub fn migrate(args: &DbArgs) -> Result<(), String> {
+    crate::db::setup::ensure_database(&args.database_url)?;
     let mut conn = connect(args)?;
     let applied = migrate::run_pending(&mut conn).map_err(|e| format!("migrations: {e}"))?;
     if applied.is_empty() {

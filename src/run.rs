@@ -87,6 +87,12 @@ fn prepare_schema(conn: &mut PgConnection, config: &RunConfig) -> Result<(), Str
 
 pub fn run(config: &RunConfig, stop: Arc<AtomicBool>) -> Result<Outcome, String> {
     let started = Instant::now();
+    // A missing database is created (like `diesel setup`); an unreachable server is retried below.
+    if let Err(e) = crate::db::setup::ensure_database(&config.database_url) {
+        if !e.contains("unreachable") {
+            return Err(e);
+        }
+    }
     let db = pool::build(
         &config.database_url,
         config.pool_size,
@@ -231,6 +237,7 @@ pub fn run(config: &RunConfig, stop: Arc<AtomicBool>) -> Result<Outcome, String>
         // Whatever ended dispatch, the source must stop too: its next send fails.
         drop(raw_rx);
         if stop.load(Relaxed) {
+            crate::notify::stopping();
             info!("stopping: draining {} queued events", router.queued());
         }
         drop(dispatcher);

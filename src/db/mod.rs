@@ -9,4 +9,5 @@ pub mod models;
 pub mod pool;
 pub mod purge;
 pub mod schema;
+pub mod setup;
 pub mod store;
