@@ -461,6 +461,22 @@ fn subjects_and_deletes_in_any_order_across_repos() {
     assert!(uris(conn, "likes").is_empty());
     assert_eq!(counts(conn, &p1.r.uri), (0, 0, 0, 0));
     assert_eq!(user(conn, DAVE).rev, Some(events::rev(2)));
+
+    // The same for a subject: Dave's post is deleted (rev 4) before its create (rev 3) arrives,
+    // while Bob's like of it counts all along.
+    let dp = made(DAVE, 40, post("short-lived", None, None));
+    let late = [
+        events::commit(3, DAVE, 3, vec![create(&dp.rkey, &dp.rec)]),
+        events::commit(4, DAVE, 4, vec![delete(records::POST, &dp.rkey)]),
+        events::commit(5, BOB, 50, vec![create(&rkey(41), &like(&dp.r))]),
+    ];
+    apply(conn, &[&late[1], &late[2]]);
+    let stats = apply(conn, &[&late[0]]);
+    assert_eq!(stats.plan.stale_commits, 1);
+    assert!(post_row(conn, &dp.r.uri).is_none());
+    assert_eq!(counts(conn, &dp.r.uri), (1, 0, 0, 0));
+    assert_eq!(ucounts(conn, DAVE), (0, 0, 0));
+    assert!(feed_of(conn, DAVE).is_empty());
 }
 
 #[test]
@@ -987,6 +1003,155 @@ fn deleted_account_takes_everything_with_it() {
         &tomb,
         &truth::dump(conn),
         "Bob's commits after his deletion",
+    );
+
+    // The same, with the replay in the very group that deletes him.
+    let mut case = fresh();
+    let conn = &mut case.conn;
+    let mut group = refs(&events);
+    group.extend(refs(&events[..bob_commits]));
+    group.extend(refs(&late));
+    let stats = apply(conn, &group);
+    assert_eq!(stats.purged_accounts, 1);
+    assert_eq!(stats.plan.deleted_account_commits, 4);
+    assert_same(
+        &tomb,
+        &truth::dump(conn),
+        "the replay in the deleting group",
+    );
+}
+
+#[test]
+fn deleting_an_account_never_seen_leaves_a_tombstone() {
+    let p = made(ALICE, 1, post("liked by a stranger", None, None));
+    let mut s = Stream::new();
+    s.commit(ALICE, vec![create(&p.rkey, &p.rec)]);
+    s.account(BOB, false, Some("deleted"));
+    let events = s.events;
+    let mut case = settle(&events);
+    let conn = &mut case.conn;
+    let bob = user(conn, BOB);
+    assert_eq!(
+        (bob.active, bob.status.as_deref(), bob.rev),
+        (false, Some("deleted"), None)
+    );
+    assert_eq!(ucounts(conn, BOB), (0, 0, 0));
+    // Bob's commits from before we joined, arriving late, are refused.
+    let old = events::commit(1, BOB, 1, vec![create(&rkey(10), &like(&p.r))]);
+    let stats = apply(conn, &[&old]);
+    assert_eq!(stats.plan.deleted_account_commits, 1);
+    assert_eq!(counts(conn, &p.r.uri), (0, 0, 0, 0));
+    assert!(uris(conn, "likes").is_empty());
+}
+
+#[test]
+fn deactivated_account_keeps_its_records() {
+    let p = made(BOB, 10, post("still here", None, None));
+    let mut s = Stream::new();
+    s.commit(BOB, vec![create(&p.rkey, &p.rec)]);
+    s.account(BOB, false, Some("deactivated"));
+    let deactivated = s.mark();
+    s.account(BOB, true, None);
+    s.commit(BOB, vec![create(&rkey(11), &post("back", None, None))]);
+    let events = s.events;
+
+    let mut case = settle(&events[..deactivated]);
+    let conn = &mut case.conn;
+    let bob = user(conn, BOB);
+    assert_eq!(
+        (bob.active, bob.status.as_deref()),
+        (false, Some("deactivated"))
+    );
+    assert_eq!(uris(conn, "posts"), vec![p.r.uri.clone()]);
+    assert_eq!(ucounts(conn, BOB), (0, 0, 1));
+
+    let mut case = settle(&events);
+    let conn = &mut case.conn;
+    let bob = user(conn, BOB);
+    assert_eq!((bob.active, bob.status), (true, None));
+    assert_eq!(ucounts(conn, BOB), (0, 0, 2));
+    // The deactivation replayed is older than the reactivation: skipped.
+    let stats = apply(conn, &[&events[1]]);
+    assert_eq!(stats.plan.stale_events, 1);
+    assert!(user(conn, BOB).active);
+}
+
+#[test]
+fn edge_updates_move_their_counts() {
+    // A like, repost and follow rewritten in place to point elsewhere (same key, new CID).
+    let p1 = made(ALICE, 1, post("first", None, None));
+    let p2 = made(ALICE, 2, post("second", None, None));
+    let mut s = Stream::new();
+    s.commit(
+        ALICE,
+        vec![create(&p1.rkey, &p1.rec), create(&p2.rkey, &p2.rec)],
+    );
+    s.commit(
+        BOB,
+        vec![
+            create(&rkey(10), &like(&p1.r)),
+            create(&rkey(11), &repost(&p1.r)),
+            create(&rkey(12), &follow(CAROL)),
+        ],
+    );
+    let before = s.mark();
+    s.commit(
+        BOB,
+        vec![
+            update(&rkey(10), &like(&p2.r)),
+            update(&rkey(11), &repost(&p2.r)),
+            update(&rkey(12), &follow(DAVE)),
+        ],
+    );
+    let events = s.events;
+
+    let mut case = settle(&events[..before]);
+    let conn = &mut case.conn;
+    assert_eq!(counts(conn, &p1.r.uri), (1, 1, 0, 0));
+    assert_eq!(ucounts(conn, CAROL), (1, 0, 0));
+    assert_eq!(ucounts(conn, BOB), (0, 1, 0));
+
+    let mut case = settle(&events);
+    let conn = &mut case.conn;
+    assert_eq!(counts(conn, &p1.r.uri), (0, 0, 0, 0));
+    assert_eq!(counts(conn, &p2.r.uri), (1, 1, 0, 0));
+    assert_eq!(ucounts(conn, CAROL), (0, 0, 0));
+    assert_eq!(ucounts(conn, DAVE), (1, 0, 0));
+    assert_eq!(ucounts(conn, BOB), (0, 1, 0));
+    let repost_uri = at_uri(BOB, records::REPOST, &rkey(11));
+    let item = feed(conn)
+        .into_iter()
+        .find(|f| f.0 == repost_uri)
+        .expect("the repost's feed item");
+    assert_eq!(item.1, p2.r.uri, "the feed item follows the repost");
+}
+
+#[test]
+fn feed_items_sort_at_the_earlier_of_record_and_event_time() {
+    let past = made(BOB, 10, post("written earlier", None, None));
+    let future = made(
+        BOB,
+        11,
+        post("claims the future", None, None).created_at("2030-01-01T00:00:00.000Z"),
+    );
+    let mut s = Stream::new();
+    s.commit(BOB, vec![create(&past.rkey, &past.rec)]);
+    s.commit(BOB, vec![create(&future.rkey, &future.rec)]);
+    let events = s.events;
+    let mut case = settle(&events);
+    let conn = &mut case.conn;
+    use feed_items::dsl as f;
+    let sorts: Vec<(String, chrono::DateTime<chrono::Utc>)> = f::feed_items
+        .select((f::uri, f::sort_at))
+        .order(f::uri)
+        .load(conn)
+        .expect("read feed_items");
+    assert_eq!(
+        sorts,
+        vec![
+            (past.r.uri.clone(), events::parse_time(events::CREATED_AT)),
+            (future.r.uri.clone(), events::parse_time(&time_of(2))),
+        ]
     );
 }
 
