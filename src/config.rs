@@ -59,7 +59,7 @@ pub fn parse_duration(flag: &str, s: &str) -> Result<Duration, String> {
         "h" => n * 3600.0,
         _ => return Err(format!("{flag} {s:?}: unit must be ms, s, m or h")),
     };
-    if !secs.is_finite() || secs < 0.0 || secs > 1e9 {
+    if !(0.0..=1e9).contains(&secs) {
         return Err(format!("{flag} {s:?}: out of range"));
     }
     Ok(Duration::from_secs_f64(secs))

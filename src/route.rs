@@ -6,7 +6,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Instant;
 
-use crossbeam_channel::{SendError, Sender};
+use crossbeam_channel::Sender;
 
 use crate::decode::TypedEvent;
 use crate::progress::{Progress, Ticket};
@@ -19,6 +19,10 @@ pub struct Envelope {
     /// When the frame was read from the source, for receive-to-commit latency.
     pub received: Instant,
 }
+
+/// The writer's channel is closed: the writers have stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WritersGone;
 
 pub struct Router {
     senders: Vec<Sender<Envelope>>,
@@ -46,7 +50,7 @@ impl Router {
         did: &str,
         event: TypedEvent,
         received: Instant,
-    ) -> Result<(), SendError<Envelope>> {
+    ) -> Result<(), WritersGone> {
         let seq = event.seq().unwrap_or(-1);
         let time = event
             .time()
@@ -57,7 +61,9 @@ impl Router {
             event,
             received,
         };
-        self.senders[writer_for(did, self.senders.len())].send(envelope)
+        self.senders[writer_for(did, self.senders.len())]
+            .send(envelope)
+            .map_err(|_| WritersGone)
     }
 
     /// Records a seq we will not apply (a bad frame, a skipped type) so the watermark can pass it.

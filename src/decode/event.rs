@@ -7,6 +7,9 @@ use super::error::InvalidOp;
 use crate::records::Record;
 
 /// One WebSocket message, decoded.
+// A commit is a few hundred bytes inline (its ops live on the heap already); frames move a
+// handful of times, so boxing it would cost an allocation per event for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Frame {
     /// `op = 1` with a type we understand (legacy types already mapped to their modern meaning).

@@ -74,9 +74,12 @@ pub fn with_cursor(endpoint: &Url, cursor: Option<i64>) -> Url {
     url
 }
 
-type Socket = WebSocket<MaybeTlsStream<TcpStream>>;
+/// A connection to a relay, as [`connect`] returns it.
+pub type Socket = WebSocket<MaybeTlsStream<TcpStream>>;
 
-fn connect(url: &Url) -> Result<Socket, String> {
+/// Connects and completes the WebSocket handshake. Reads on the socket time out every tick, so
+/// the reading loop can look at its stop flag.
+pub fn connect(url: &Url) -> Result<Socket, String> {
     let host = url.host_str().ok_or("relay URL has no host")?;
     let port = url.port_or_known_default().ok_or("relay URL has no port")?;
     let addrs = (host, port)

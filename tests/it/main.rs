@@ -5,6 +5,7 @@ mod decode_capture;
 mod decode_hostile;
 mod decode_support;
 mod decode_vectors;
+mod generator;
 mod ops;
 mod service;
 mod storage;
