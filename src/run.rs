@@ -213,7 +213,8 @@ pub fn run(config: &RunConfig, stop: Arc<AtomicBool>) -> Result<Outcome, String>
             .name("cursor".into())
             .spawn_scoped(s, || {
                 keep_cursor(
-                    &mut keeper_conn,
+                    &db,
+                    keeper_conn,
                     config,
                     &progress,
                     &stats,
@@ -285,8 +286,10 @@ pub fn run(config: &RunConfig, stop: Arc<AtomicBool>) -> Result<Outcome, String>
 
 /// Saves the watermark at least every second, logs the stats line, pings the watchdog while the
 /// pipeline makes progress (or has nothing to do), and saves once more when the writers are done.
+#[allow(clippy::too_many_arguments)]
 fn keep_cursor(
-    conn: &mut PgConnection,
+    pool: &pool::PgPool,
+    conn: pool::PgPooled,
     config: &RunConfig,
     progress: &Progress,
     stats: &Stats,
@@ -294,6 +297,7 @@ fn keep_cursor(
     writers_done: &AtomicBool,
 ) {
     let tick = Duration::from_millis(250);
+    let mut conn = Some(conn);
     let mut saved: Option<i64> = None;
     let mut last_save = Instant::now();
     let mut last_stats = Instant::now();
@@ -307,7 +311,7 @@ fn keep_cursor(
             let (cursor, time) = progress.watermark();
             if let Some(c) = cursor {
                 if saved != Some(c) {
-                    match cursor::write(conn, &config.service, c, time) {
+                    match save(pool, &mut conn, &config.service, c, time) {
                         Ok(()) => saved = Some(c),
                         Err(e) => error!("saving cursor={c} failed (will retry): {e}"),
                     }
@@ -345,4 +349,22 @@ fn keep_cursor(
         }
         std::thread::sleep(tick);
     }
+}
+
+/// Saves the cursor on the keeper's connection, replacing the connection when it has failed
+/// (a terminated backend, a restarted server).
+fn save(
+    pool: &pool::PgPool,
+    conn: &mut Option<pool::PgPooled>,
+    service: &str,
+    seq: i64,
+    time: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<(), String> {
+    let mut c = match conn.take() {
+        Some(c) => c,
+        None => pool.get().map_err(|e| e.to_string())?,
+    };
+    cursor::write(&mut c, service, seq, time).map_err(|e| e.to_string())?;
+    *conn = Some(c);
+    Ok(())
 }

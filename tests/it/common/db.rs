@@ -57,6 +57,11 @@ impl TestDb {
         }
     }
 
+    /// The maintenance database on the same server, for admin statements about this one.
+    pub fn admin_conn_url(db: &TestDb) -> String {
+        db.admin_url.clone()
+    }
+
     pub fn conn(&self) -> PgConnection {
         PgConnection::establish(&self.url).expect("connect to test database")
     }
@@ -71,4 +76,8 @@ impl Drop for TestDb {
             ));
         }
     }
+}
+
+pub fn connect(url: &str) -> PgConnection {
+    PgConnection::establish(url).expect("connect")
 }
