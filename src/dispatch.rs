@@ -183,6 +183,7 @@ impl Dispatcher<'_> {
             return true;
         };
         Stats::add(&self.stats.events, 1);
+        self.stats.mark_first_event();
         self.router.send(&did, event, raw.received).is_ok()
     }
 }

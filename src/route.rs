@@ -45,12 +45,7 @@ impl Router {
 
     /// Registers the event with the watermark and hands it to its writer, blocking while that
     /// writer's channel is full. Events without a repo (`#info`) never reach here.
-    pub fn send(
-        &self,
-        did: &str,
-        event: TypedEvent,
-        received: Instant,
-    ) -> Result<(), WritersGone> {
+    pub fn send(&self, did: &str, event: TypedEvent, received: Instant) -> Result<(), WritersGone> {
         let seq = event.seq().unwrap_or(-1);
         let time = event
             .time()

@@ -130,7 +130,7 @@ pub fn run(config: &RunConfig, stop: Arc<AtomicBool>) -> Result<Outcome, String>
     );
 
     let progress = Arc::new(Progress::new(start));
-    let stats = Arc::new(Stats::default());
+    let stats = Arc::new(Stats::new());
     let writer_config = WriterConfig {
         batch_size: config.batch_size,
         batch_wait: config.batch_wait,
@@ -272,6 +272,7 @@ pub fn run(config: &RunConfig, stop: Arc<AtomicBool>) -> Result<Outcome, String>
             Err(e) => Outcome::SourceError(e),
         })
     })?;
+    info!("totals {}", stats.summary());
     info!(
         "stopped after {:.1} s: {} events committed, cursor={}",
         started.elapsed().as_secs_f64(),

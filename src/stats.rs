@@ -100,11 +100,64 @@ pub struct Stats {
     /// Relay time of the newest committed event, in microseconds since the epoch.
     pub last_event_us: AtomicI64,
     pub latency: Histogram,
+    /// When the first event was routed and the last group committed, in microseconds after
+    /// `origin` (0 = not yet): the span throughput is measured over.
+    pub first_event_us: AtomicU64,
+    pub last_commit_us: AtomicU64,
+    pub origin: Option<std::time::Instant>,
 }
 
 impl Stats {
+    pub fn new() -> Stats {
+        Stats {
+            origin: Some(std::time::Instant::now()),
+            ..Stats::default()
+        }
+    }
+
     pub fn add(counter: &AtomicU64, n: u64) {
         counter.fetch_add(n, Relaxed);
+    }
+
+    fn since_origin_us(&self) -> u64 {
+        self.origin
+            .map_or(0, |o| o.elapsed().as_micros() as u64)
+            .max(1)
+    }
+
+    pub fn mark_first_event(&self) {
+        if self.first_event_us.load(Relaxed) == 0 {
+            let _ =
+                self.first_event_us
+                    .compare_exchange(0, self.since_origin_us(), Relaxed, Relaxed);
+        }
+    }
+
+    pub fn mark_commit(&self) {
+        self.last_commit_us
+            .fetch_max(self.since_origin_us(), Relaxed);
+    }
+
+    /// The closing line's figures: events committed, the span from first event to last commit,
+    /// and receive-to-commit latency over the whole run.
+    pub fn summary(&self) -> String {
+        let committed = self.committed.load(Relaxed);
+        let first = self.first_event_us.load(Relaxed);
+        let last = self.last_commit_us.load(Relaxed);
+        let span = Duration::from_micros(last.saturating_sub(first));
+        let rate = if span.is_zero() {
+            0.0
+        } else {
+            committed as f64 / span.as_secs_f64()
+        };
+        let counts = self.latency.counts();
+        format!(
+            "events={committed} first_event_to_last_commit_s={:.3} events/sec={rate:.0} commit_p50_ms={:.1} commit_p99_ms={:.1} commit_max_ms={:.1}",
+            span.as_secs_f64(),
+            quantile(&counts, 0.5).as_secs_f64() * 1e3,
+            quantile(&counts, 0.99).as_secs_f64() * 1e3,
+            self.latency.max().as_secs_f64() * 1e3,
+        )
     }
 
     pub fn errors(&self) -> u64 {

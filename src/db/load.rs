@@ -3,8 +3,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use diesel::dsl::count_star;
 use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Text};
 
 use super::models::UserState;
 use super::schema::{blocks, follows, generic_records, likes, posts, reposts, users};
@@ -95,39 +95,30 @@ pub fn load(conn: &mut PgConnection, needs: &Needs) -> QueryResult<Loaded> {
             .collect();
     }
 
-    let wanted = wanted_pairs(&needs.like_pairs, &loaded.likes);
-    if !wanted.is_empty() {
-        let (actors, subjects) = split(&wanted);
-        let rows = likes::table
-            .filter(likes::user_did.eq_any(&actors))
-            .filter(likes::post_uri.eq_any(&subjects))
-            .group_by((likes::user_did, likes::post_uri))
-            .select((likes::user_did, likes::post_uri, count_star()))
-            .load(conn)?;
-        loaded.like_pairs = keep(rows, &wanted);
-    }
-    let wanted = wanted_pairs(&needs.repost_pairs, &loaded.reposts);
-    if !wanted.is_empty() {
-        let (actors, subjects) = split(&wanted);
-        let rows = reposts::table
-            .filter(reposts::user_did.eq_any(&actors))
-            .filter(reposts::post_uri.eq_any(&subjects))
-            .group_by((reposts::user_did, reposts::post_uri))
-            .select((reposts::user_did, reposts::post_uri, count_star()))
-            .load(conn)?;
-        loaded.repost_pairs = keep(rows, &wanted);
-    }
-    let wanted = wanted_pairs(&needs.follow_pairs, &loaded.follows);
-    if !wanted.is_empty() {
-        let (actors, subjects) = split(&wanted);
-        let rows = follows::table
-            .filter(follows::follower_did.eq_any(&actors))
-            .filter(follows::following_did.eq_any(&subjects))
-            .group_by((follows::follower_did, follows::following_did))
-            .select((follows::follower_did, follows::following_did, count_star()))
-            .load(conn)?;
-        loaded.follow_pairs = keep(rows, &wanted);
-    }
+    loaded.like_pairs = pair_counts(
+        conn,
+        "likes",
+        "user_did",
+        "post_uri",
+        &needs.like_pairs,
+        &loaded.likes,
+    )?;
+    loaded.repost_pairs = pair_counts(
+        conn,
+        "reposts",
+        "user_did",
+        "post_uri",
+        &needs.repost_pairs,
+        &loaded.reposts,
+    )?;
+    loaded.follow_pairs = pair_counts(
+        conn,
+        "follows",
+        "follower_did",
+        "following_did",
+        &needs.follow_pairs,
+        &loaded.follows,
+    )?;
     Ok(loaded)
 }
 
@@ -155,20 +146,46 @@ fn wanted_pairs(named: &[Pair], loaded: &HashMap<String, EdgeInfo>) -> HashSet<P
         .collect()
 }
 
-fn split(pairs: &HashSet<Pair>) -> (Vec<&str>, Vec<&str>) {
-    let mut actors: Vec<&str> = pairs.iter().map(|p| p.0.as_str()).collect();
-    let mut subjects: Vec<&str> = pairs.iter().map(|p| p.1.as_str()).collect();
-    actors.sort_unstable();
-    actors.dedup();
-    subjects.sort_unstable();
-    subjects.dedup();
-    (actors, subjects)
+#[derive(QueryableByName)]
+struct PairCount {
+    #[diesel(sql_type = Text)]
+    actor: String,
+    #[diesel(sql_type = Text)]
+    subject: String,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
 }
 
-/// The query matched the cross product of actors and subjects; keep the pairs asked for.
-fn keep(rows: Vec<(String, String, i64)>, wanted: &HashSet<Pair>) -> HashMap<Pair, i64> {
-    rows.into_iter()
-        .map(|(actor, subject, n)| ((actor, subject), n))
-        .filter(|(pair, _)| wanted.contains(pair))
-        .collect()
+/// How many rows each (actor, subject) pair has. The pairs go in as two parallel arrays joined
+/// to the (subject, actor) index, one probe per pair: `actor = ANY(..) AND subject = ANY(..)`
+/// would make PostgreSQL probe the whole cross product. Table and column names are our own
+/// constants; the data is bound.
+fn pair_counts(
+    conn: &mut PgConnection,
+    table: &str,
+    actor: &str,
+    subject: &str,
+    named: &[Pair],
+    loaded: &HashMap<String, EdgeInfo>,
+) -> QueryResult<HashMap<Pair, i64>> {
+    let wanted = wanted_pairs(named, loaded);
+    if wanted.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let (actors, subjects): (Vec<&str>, Vec<&str>) =
+        wanted.iter().map(|(a, s)| (a.as_str(), s.as_str())).unzip();
+    let sql = format!(
+        "SELECT t.{actor} AS actor, t.{subject} AS subject, count(*) AS n \
+         FROM unnest($1::text[], $2::text[]) AS p(actor, subject) \
+         JOIN {table} t ON t.{subject} = p.subject AND t.{actor} = p.actor \
+         GROUP BY t.{actor}, t.{subject}"
+    );
+    let rows: Vec<PairCount> = diesel::sql_query(sql)
+        .bind::<Array<Text>, _>(actors)
+        .bind::<Array<Text>, _>(subjects)
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| ((r.actor, r.subject), r.n))
+        .collect())
 }

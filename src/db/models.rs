@@ -10,7 +10,7 @@ use super::schema::{
 };
 
 #[derive(Debug, Clone, PartialEq, Insertable)]
-#[diesel(table_name = posts)]
+#[diesel(table_name = posts, treat_none_as_default_value = false)]
 pub struct PostRow {
     pub uri: String,
     pub cid: String,
@@ -33,7 +33,7 @@ pub struct PostRow {
 
 /// A like or a repost: both tables have this shape.
 #[derive(Debug, Clone, PartialEq, Insertable)]
-#[diesel(table_name = likes)]
+#[diesel(table_name = likes, treat_none_as_default_value = false)]
 pub struct LikeRow {
     pub uri: String,
     pub cid: String,
@@ -46,7 +46,7 @@ pub struct LikeRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Insertable)]
-#[diesel(table_name = reposts)]
+#[diesel(table_name = reposts, treat_none_as_default_value = false)]
 pub struct RepostRow {
     pub uri: String,
     pub cid: String,
@@ -74,7 +74,7 @@ impl From<LikeRow> for RepostRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Insertable)]
-#[diesel(table_name = follows)]
+#[diesel(table_name = follows, treat_none_as_default_value = false)]
 pub struct FollowRow {
     pub uri: String,
     pub cid: String,
@@ -85,7 +85,7 @@ pub struct FollowRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Insertable)]
-#[diesel(table_name = blocks)]
+#[diesel(table_name = blocks, treat_none_as_default_value = false)]
 pub struct BlockRow {
     pub uri: String,
     pub cid: String,
@@ -96,7 +96,7 @@ pub struct BlockRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Insertable)]
-#[diesel(table_name = generic_records)]
+#[diesel(table_name = generic_records, treat_none_as_default_value = false)]
 pub struct GenericRow {
     pub uri: String,
     pub cid: String,
@@ -108,7 +108,7 @@ pub struct GenericRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Insertable)]
-#[diesel(table_name = feed_items)]
+#[diesel(table_name = feed_items, treat_none_as_default_value = false)]
 pub struct FeedItemRow {
     pub uri: String,
     pub post_uri: String,

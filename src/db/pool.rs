@@ -20,10 +20,13 @@ impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for Session {
     fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
         // The cursor is committed after the data it covers, so a transaction lost in a crash
         // with synchronous_commit off is simply replayed from the cursor; nothing is lost.
+        // Diesel prepares each statement once per connection; after five runs PostgreSQL may
+        // settle on a generic plan chosen while the tables were nearly empty (a sequential
+        // scan) and keep it as they grow. Our statements are cheap to plan: plan every time.
         let sql = if self.synchronous_commit_off {
-            "SET application_name = 'skyindex'; SET synchronous_commit = off"
+            "SET application_name = 'skyindex'; SET plan_cache_mode = force_custom_plan; SET synchronous_commit = off"
         } else {
-            "SET application_name = 'skyindex'"
+            "SET application_name = 'skyindex'; SET plan_cache_mode = force_custom_plan"
         };
         conn.batch_execute(sql)
             .map_err(diesel::r2d2::Error::QueryError)

@@ -16,13 +16,20 @@ pub struct Purged {
     pub records: usize,
 }
 
+/// The primary-key range holding every record of `did` (identifiers use the C collation, so the
+/// range is exactly the URIs starting `at://DID/`).
+pub fn repo_range(did: &str) -> (String, String) {
+    (format!("at://{did}/"), format!("at://{did}0"))
+}
+
 pub fn purge_account(
     conn: &mut PgConnection,
     did: &str,
     deltas: &mut Deltas,
 ) -> QueryResult<Purged> {
+    let (lo, hi) = repo_range(did);
     let gone_posts: Vec<(Option<String>, Option<String>)> =
-        diesel::delete(posts::table.filter(posts::author_did.eq(did)))
+        diesel::delete(posts::table.filter(posts::uri.ge(&lo).and(posts::uri.lt(&hi))))
             .returning((posts::parent_uri, posts::quote_uri))
             .get_results(conn)?;
     for (parent, quote) in &gone_posts {
@@ -34,18 +41,20 @@ pub fn purge_account(
         }
     }
     deltas.user(did).posts -= gone_posts.len() as i64;
-    diesel::delete(feed_items::table.filter(feed_items::originator_did.eq(did))).execute(conn)?;
+    diesel::delete(feed_items::table.filter(feed_items::uri.ge(&lo).and(feed_items::uri.lt(&hi))))
+        .execute(conn)?;
 
     // Every like of the account goes, so each liked post loses exactly one (once-per-account).
-    let likes_gone: Vec<String> = diesel::delete(likes::table.filter(likes::user_did.eq(did)))
-        .returning(likes::post_uri)
-        .get_results(conn)?;
+    let likes_gone: Vec<String> =
+        diesel::delete(likes::table.filter(likes::uri.ge(&lo).and(likes::uri.lt(&hi))))
+            .returning(likes::post_uri)
+            .get_results(conn)?;
     let reposts_gone: Vec<String> =
-        diesel::delete(reposts::table.filter(reposts::user_did.eq(did)))
+        diesel::delete(reposts::table.filter(reposts::uri.ge(&lo).and(reposts::uri.lt(&hi))))
             .returning(reposts::post_uri)
             .get_results(conn)?;
     let follows_gone: Vec<String> =
-        diesel::delete(follows::table.filter(follows::follower_did.eq(did)))
+        diesel::delete(follows::table.filter(follows::uri.ge(&lo).and(follows::uri.lt(&hi))))
             .returning(follows::following_did)
             .get_results(conn)?;
     let liked: BTreeSet<&String> = likes_gone.iter().collect();
@@ -63,10 +72,16 @@ pub fn purge_account(
     deltas.user(did).follows -= followed.len() as i64;
 
     let blocks_gone =
-        diesel::delete(blocks::table.filter(blocks::blocker_did.eq(did))).execute(conn)?;
-    let generic_gone =
-        diesel::delete(generic_records::table.filter(generic_records::author_did.eq(did)))
+        diesel::delete(blocks::table.filter(blocks::uri.ge(&lo).and(blocks::uri.lt(&hi))))
             .execute(conn)?;
+    let generic_gone = diesel::delete(
+        generic_records::table.filter(
+            generic_records::uri
+                .ge(&lo)
+                .and(generic_records::uri.lt(&hi)),
+        ),
+    )
+    .execute(conn)?;
     diesel::update(users::table.find(did))
         .set(&ProfileColumns::default())
         .execute(conn)?;

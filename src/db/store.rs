@@ -21,9 +21,11 @@ macro_rules! write_table {
             diesel::delete($table::table.filter($table::uri.eq_any(&diff.delete)))
                 .execute($conn)?;
         }
-        for chunk in diff.insert.chunks(CHUNK) {
-            diesel::insert_into($table::table)
-                .values(chunk)
+        // COPY: these rows cannot conflict (the planner checked each URI against the table and
+        // deleted what it replaces), and COPY is the cheapest way into PostgreSQL.
+        if !diff.insert.is_empty() {
+            diesel::copy_from($table::table)
+                .from_insertable(&diff.insert)
                 .execute($conn)?;
         }
     }};

@@ -22,7 +22,7 @@ pub struct CborError {
 /// Validates exactly one DAG-CBOR item at the start of `bytes` and returns its length in bytes.
 /// Trailing bytes are left to the caller (a frame is two items back to back).
 pub fn validate_item(bytes: &[u8]) -> Result<usize, CborError> {
-    let mut v = Validator { bytes, pos: 0 };
+    let mut v = Validator::new(bytes);
     v.item(0)?;
     Ok(v.pos)
 }
@@ -44,12 +44,42 @@ fn is_utf8(bytes: &[u8]) -> bool {
     bytes.is_ascii() || std::str::from_utf8(bytes).is_ok()
 }
 
+/// Like [`validate_exact`], and also refuses a NUL character in any text string or map key: a
+/// record is stored as text and jsonb, which cannot hold NUL, and its lex-JSON rendering refuses
+/// it, so a record carrying one (even in a field we do not read) cannot be kept as sent.
+pub fn validate_record(bytes: &[u8]) -> Result<(), CborError> {
+    let mut v = Validator::new(bytes);
+    v.item(0)?;
+    if v.pos != bytes.len() {
+        return v.err(v.pos, "trailing bytes after the item");
+    }
+    match v.nul_at {
+        Some(at) => v.err(at, "text contains a NUL character"),
+        None => Ok(()),
+    }
+}
+
 struct Validator<'a> {
     bytes: &'a [u8],
     pos: usize,
+    /// Where the first text string (or map key) holding a NUL character starts, if any.
+    nul_at: Option<usize>,
 }
 
-impl Validator<'_> {
+impl<'a> Validator<'a> {
+    fn new(bytes: &'a [u8]) -> Validator<'a> {
+        Validator {
+            bytes,
+            pos: 0,
+            nul_at: None,
+        }
+    }
+
+    fn note_nul(&mut self, has_nul: bool, at: usize) {
+        if has_nul && self.nul_at.is_none() {
+            self.nul_at = Some(at);
+        }
+    }
     fn err<T>(&self, at: usize, reason: &'static str) -> Result<T, CborError> {
         Err(CborError { at, reason })
     }
@@ -134,6 +164,8 @@ impl Validator<'_> {
                 if !is_utf8(s) {
                     return self.err(at, "text is not valid UTF-8");
                 }
+                let has_nul = s.contains(&0);
+                self.note_nul(has_nul, at);
                 Ok(())
             }
             4 => {
@@ -196,6 +228,7 @@ impl Validator<'_> {
             if !is_utf8(key) {
                 return self.err(key_at, "map key is not valid UTF-8");
             }
+            self.note_nul(key.contains(&0), key_at);
             if let Some(p) = prev {
                 // DAG-CBOR's order: shorter keys first, then bytewise.
                 match (p.len(), p).cmp(&(key.len(), key)) {

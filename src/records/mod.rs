@@ -76,7 +76,9 @@ pub struct Record {
 impl Record {
     /// Decodes and validates a record of `collection` from its (already CID-checked) block.
     pub fn decode(collection: &str, bytes: &[u8]) -> Result<Record, RecordError> {
-        crate::decode::cbor::validate_exact(bytes).map_err(|e| RecordError::Cbor(e.to_string()))?;
+        // Canonical, and no NUL anywhere: what we keep must render as lex-JSON and fit jsonb.
+        crate::decode::cbor::validate_record(bytes)
+            .map_err(|e| RecordError::Cbor(e.to_string()))?;
         let value = match collection {
             POST => RecordValue::Post(post::decode(bytes)?),
             LIKE => RecordValue::Like(like::decode_like(bytes)?),

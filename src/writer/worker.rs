@@ -69,6 +69,7 @@ impl Writer {
                 self.progress.done(envelope.ticket);
             }
             Stats::add(&self.stats.committed, group.len() as u64);
+            self.stats.mark_commit();
             if let Some(t) = group
                 .iter()
                 .filter_map(|e| e.event.time())

@@ -146,12 +146,13 @@ fn decode_capture_records_are_typed_by_collection() {
     }
 }
 
+/// One op on a record path: action, CID, lex-JSON of the record.
+type Write = (OpAction, Option<String>, Option<Value>);
+
 #[test]
 fn decode_capture_lex_json_matches_truth() {
     let truth = fixture_json("truth.json");
-    // Every op on every record path, in order: (action, cid, lex-JSON of the record).
-    let mut history: HashMap<String, Vec<(OpAction, Option<String>, Option<Value>)>> =
-        HashMap::new();
+    let mut history: HashMap<String, Vec<Write>> = HashMap::new();
     for bytes in capture_frames() {
         let Frame::Event(TypedEvent::Commit(c)) = decode_frame(&bytes).unwrap() else {
             continue;

@@ -644,3 +644,64 @@ fn random_value(rng: &mut SmallRng, depth: u32) -> Ipld {
             .collect()),
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// regressions found by fuzzing (fuzz/README.md)
+
+/// fuzz `decode_parts`: a profile whose unread (misspelled) key holds text with NUL characters
+/// was accepted by `Record::decode`, and `lex_json()` then rendered it as `null`. Records with
+/// NUL anywhere are now refused, and such an op lands in `commit.invalid`.
+#[test]
+fn decode_hostile_regression_nul_in_unread_field() {
+    let crash = crate::decode_support::b64(concat!(
+        "pGUkdHlwZXZhcHAuYnNreS5hY3Rvci5wcm9maWxlaWNyZWF0ZXRBdHgYNDM3OS0xMS0yN1QwM0kAAAAwMi4zMTha",
+        "a2Rlc2NybXB0aW9uYGtkaXNwTGF5TmFtZWRJbmVz",
+    ));
+    validate_exact(&crash).expect("canonical DAG-CBOR, NUL is legal there");
+    let err = Record::decode(records::PROFILE, &crash).unwrap_err();
+    assert!(err.to_string().contains("NUL"), "{err}");
+
+    // The same through a whole commit: a post whose external embed URI holds a NUL.
+    let post = record(
+        records::POST,
+        vec![
+            ("text", text("hello")),
+            (
+                "embed",
+                map(vec![
+                    ("$type", text("app.bsky.embed.external")),
+                    (
+                        "external",
+                        map(vec![
+                            ("uri", text("https://example.com/\0")),
+                            ("title", text("")),
+                            ("description", text("")),
+                        ]),
+                    ),
+                ]),
+            ),
+        ],
+    );
+    let f = commit_frame(
+        3,
+        REPO,
+        &[
+            ("create", "app.bsky.feed.post/3lmxjza3nva27", Some(post)),
+            (
+                "create",
+                "app.bsky.feed.like/3lmxjza3nva27",
+                Some(record(records::LIKE, like_fields())),
+            ),
+        ],
+    );
+    let Frame::Event(TypedEvent::Commit(c)) = decode_checked(&f).unwrap() else {
+        panic!()
+    };
+    assert_eq!(c.ops.len(), 1);
+    assert_eq!(c.invalid.len(), 1);
+    assert!(
+        c.invalid[0].reason.contains("NUL"),
+        "{}",
+        c.invalid[0].reason
+    );
+}

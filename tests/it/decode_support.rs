@@ -13,7 +13,6 @@ use skyindex::decode::{decode_frame, Frame, TypedEvent};
 use skyindex::source::capture::CaptureReader;
 
 pub const DAG_CBOR: u64 = 0x71;
-pub const RAW: u64 = 0x55;
 
 /// Writes a CBOR head in its shortest form.
 pub fn head(out: &mut Vec<u8>, major: u8, n: u64) {

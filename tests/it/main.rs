@@ -7,6 +7,7 @@ mod decode_support;
 mod decode_vectors;
 mod generator;
 mod ops;
+mod relay;
 mod service;
 mod storage;
 mod storage_cases;

@@ -28,15 +28,25 @@ fn skyindex(args: &[&str], database_url: &str) -> (i32, String) {
 fn index_fixture(db: &TestDb) {
     let source = format!("file:{}", common::pds_small().join("frames.bin").display());
     let mut run = proc::spawn_run(&db.url, &["--relay", &source]);
-    assert!(run.wait(Duration::from_secs(60)).success(), "{}", run.log_text());
+    assert!(
+        run.wait(Duration::from_secs(60)).success(),
+        "{}",
+        run.log_text()
+    );
 }
 
 #[test]
 fn health_in_every_state() {
     // Unreachable: nothing listens on port 1.
-    let (code, out) = skyindex(&["health"], "postgres://postgres:secret-pw@127.0.0.1:1/nothing");
+    let (code, out) = skyindex(
+        &["health"],
+        "postgres://postgres:secret-pw@127.0.0.1:1/nothing",
+    );
     assert_eq!(code, 1, "{out}");
-    assert!(out.starts_with("unhealthy: database") && out.contains("unreachable"), "{out}");
+    assert!(
+        out.starts_with("unhealthy: database") && out.contains("unreachable"),
+        "{out}"
+    );
     assert!(!out.contains("secret-pw"), "password leaked: {out}");
     assert_eq!(out.trim().lines().count(), 1, "{out}");
 
@@ -57,7 +67,10 @@ fn health_in_every_state() {
     index_fixture(&db);
     let (code, out) = skyindex(&["health"], &db.url);
     assert_eq!(code, 0, "{out}");
-    assert!(out.starts_with("ok: ") && out.contains("cursor=999"), "{out}");
+    assert!(
+        out.starts_with("ok: ") && out.contains("cursor=999"),
+        "{out}"
+    );
 
     // Stale: the cursor last advanced two minutes ago.
     db.conn()
@@ -76,7 +89,10 @@ fn status_as_text_and_json() {
     index_fixture(&db);
     let (code, out) = skyindex(&["status"], &db.url);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("cursor: file:") && out.contains("= 999"), "{out}");
+    assert!(
+        out.contains("cursor: file:") && out.contains("= 999"),
+        "{out}"
+    );
     assert!(out.contains("likes") && out.contains("324"), "{out}");
     assert!(out.contains("like_count"), "{out}");
 
@@ -105,7 +121,8 @@ fn ready_and_watchdog_reach_the_notify_socket() {
     let dir = proc::TempDir::new("notify");
     let sock_path = dir.0.join("notify.sock");
     let sock = UnixDatagram::bind(&sock_path).expect("bind notify socket");
-    sock.set_read_timeout(Some(Duration::from_millis(200))).expect("timeout");
+    sock.set_read_timeout(Some(Duration::from_millis(200)))
+        .expect("timeout");
     let db = TestDb::new();
     // A large capture replayed slowly would be ideal; the fixture read 20 times over keeps the
     // pipeline busy long enough for several watchdog intervals.
@@ -121,7 +138,15 @@ fn ready_and_watchdog_reach_the_notify_socket() {
         .arg(proc::bin())
         .args(["--log-file"])
         .arg(&log)
-        .args(["run", "--relay", &source, "--writers", "1", "--batch-size", "5"])
+        .args([
+            "run",
+            "--relay",
+            &source,
+            "--writers",
+            "1",
+            "--batch-size",
+            "5",
+        ])
         .env("DATABASE_URL", &db.url)
         .env("NOTIFY_SOCKET", &sock_path)
         .env("WATCHDOG_USEC", "300000")
@@ -157,7 +182,8 @@ fn the_unit_file_verifies() {
     assert!(out.status.success());
     let dir = proc::TempDir::new("unit");
     // The unit names the installed path; point it at the binary under test.
-    let unit = std::fs::read_to_string(common::project_dir().join("scripts/skyindex.service")).expect("unit");
+    let unit = std::fs::read_to_string(common::project_dir().join("scripts/skyindex.service"))
+        .expect("unit");
     let unit = unit.replace("/usr/local/bin/skyindex", proc::bin());
     let path = dir.0.join("skyindex.service");
     std::fs::write(&path, unit).expect("write unit");
@@ -166,8 +192,15 @@ fn the_unit_file_verifies() {
         .arg(&path)
         .output()
         .expect("systemd-analyze verify");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success() && text.trim().is_empty(), "systemd-analyze verify:\n{text}");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && text.trim().is_empty(),
+        "systemd-analyze verify:\n{text}"
+    );
     for needle in [
         "Type=notify",
         "WatchdogSec=",
@@ -183,7 +216,12 @@ fn the_unit_file_verifies() {
         "LimitNOFILE=",
         "TimeoutStopSec=20",
     ] {
-        assert!(std::fs::read_to_string(&path).expect("unit").contains(needle), "unit lacks {needle}");
+        assert!(
+            std::fs::read_to_string(&path)
+                .expect("unit")
+                .contains(needle),
+            "unit lacks {needle}"
+        );
     }
 }
 
@@ -199,12 +237,23 @@ fn install_script_is_idempotent_and_keeps_settings() {
             .expect("install.sh")
     };
     let out = install(&root.0);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let env = root.0.join("etc/skyindex/skyindex.env");
     std::fs::write(&env, "DATABASE_URL=postgres://mine\n").expect("edit env");
     let out = install(&root.0);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(std::fs::read_to_string(&env).expect("env"), "DATABASE_URL=postgres://mine\n");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&env).expect("env"),
+        "DATABASE_URL=postgres://mine\n"
+    );
     for f in [
         "usr/local/bin/skyindex",
         "etc/systemd/system/skyindex.service",
@@ -226,9 +275,18 @@ fn schema_file_is_what_diesel_print_schema_prints() {
         eprintln!("skipping: the diesel CLI is not installed (cargo install diesel_cli --no-default-features --features postgres)");
         return;
     };
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let committed = std::fs::read_to_string(common::project_dir().join("src/db/schema.rs")).expect("schema.rs");
-    assert_eq!(String::from_utf8_lossy(&out.stdout), committed, "src/db/schema.rs is stale: regenerate it");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let committed =
+        std::fs::read_to_string(common::project_dir().join("src/db/schema.rs")).expect("schema.rs");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        committed,
+        "src/db/schema.rs is stale: regenerate it"
+    );
 }
 
 #[test]
@@ -236,23 +294,30 @@ fn every_migration_redoes_on_an_empty_database() {
     use diesel_migrations::MigrationHarness;
     let db = TestDb::empty();
     let mut conn = db.conn();
-    conn.run_pending_migrations(skyindex::db::migrate::MIGRATIONS).expect("up");
+    conn.run_pending_migrations(skyindex::db::migrate::MIGRATIONS)
+        .expect("up");
     // redo = revert every migration, then apply them again.
-    conn.revert_all_migrations(skyindex::db::migrate::MIGRATIONS).expect("down");
+    conn.revert_all_migrations(skyindex::db::migrate::MIGRATIONS)
+        .expect("down");
     let left: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
         "(SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename <> '__diesel_schema_migrations')",
     ))
     .get_result(&mut conn)
     .expect("count tables");
     assert_eq!(left, 0, "down.sql left tables behind");
-    conn.run_pending_migrations(skyindex::db::migrate::MIGRATIONS).expect("up again");
+    conn.run_pending_migrations(skyindex::db::migrate::MIGRATIONS)
+        .expect("up again");
     // And with the diesel CLI, when it is installed.
     if let Ok(out) = Command::new("diesel")
         .args(["migration", "redo", "--all", "--database-url", &db.url])
         .current_dir(common::project_dir())
         .output()
     {
-        assert!(out.status.success(), "diesel migration redo: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "diesel migration redo: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     } else {
         eprintln!("note: diesel CLI not installed; redo checked through the embedded harness only");
     }
@@ -277,7 +342,10 @@ fn every_on_conflict_target_has_a_unique_index() {
         )))
         .get_result(&mut conn)
         .expect("query catalog");
-        assert!(n >= 1, "ON CONFLICT ({column}) on {table} has no unique index");
+        assert!(
+            n >= 1,
+            "ON CONFLICT ({column}) on {table} has no unique index"
+        );
     }
     // Source check: every on_conflict(...) in src names one of the targets above.
     let src = common::project_dir().join("src");
@@ -319,7 +387,11 @@ fn column_types_follow_the_rules() {
     for c in &cols {
         let name = &c.column_name;
         if name.ends_with("_at") || name == "last_event_time" {
-            assert_eq!(c.data_type, "timestamp with time zone", "{}.{name}", c.table_name);
+            assert_eq!(
+                c.data_type, "timestamp with time zone",
+                "{}.{name}",
+                c.table_name
+            );
         }
         if name.ends_with("_count") || name == "cursor" {
             assert_eq!(c.data_type, "bigint", "{}.{name}", c.table_name);

@@ -368,8 +368,7 @@ fn garbage_between_good_frames_is_counted_and_skipped() {
     );
     let last_stats = log
         .lines()
-        .filter(|l| l.contains(" stats "))
-        .last()
+        .rfind(|l| l.contains(" stats "))
         .unwrap_or("");
     assert!(
         last_stats.contains(&format!("bad_frames={bad}")),
