@@ -90,10 +90,23 @@ pub(super) fn commit(body: &[u8]) -> Result<Commit, DecodeError> {
         if car.roots[0] != raw.commit {
             return Err(invalid(T, "CAR root is not the commit CID"));
         }
+        check_commit_block(&car, &raw.commit, &raw.repo, &raw.rev)?;
         Some(car)
     };
     let mut ops = Vec::with_capacity(raw.ops.len());
     let mut invalid_ops = Vec::new();
+    // A damaged block no op reads (an MST node) does not stop the records, but is reported.
+    if let Some(car) = &car {
+        for bad in car.bad_blocks() {
+            let named = raw.ops.iter().any(|op| op.cid == Some(bad.cid));
+            if !named {
+                invalid_ops.push(InvalidOp {
+                    path: format!("block {}", bad.cid),
+                    reason: "block does not match its CID (an MST node, not a record)".into(),
+                });
+            }
+        }
+    }
     for op in raw.ops {
         match typed_op(op, car.as_ref()) {
             Ok(op) => ops.push(op),
@@ -114,6 +127,41 @@ pub(super) fn commit(body: &[u8]) -> Result<Commit, DecodeError> {
         rebase: raw.rebase,
         blocks_len: raw.blocks.len(),
     })
+}
+
+#[derive(Deserialize)]
+struct CommitBlock<'a> {
+    did: &'a str,
+    rev: &'a str,
+    version: u64,
+}
+
+/// The signed commit block must be in the slice and name the same repo and rev as the frame:
+/// otherwise the frame's claims about whose records these are have nothing behind them.
+fn check_commit_block(
+    car: &CarSlice<'_>,
+    cid: &Cid,
+    repo: &str,
+    rev: &str,
+) -> Result<(), DecodeError> {
+    const T: &str = "#commit";
+    let bytes = car
+        .get(cid)
+        .map_err(|e| invalid(T, format!("commit block: {e}")))?;
+    crate::decode::cbor::validate_exact(bytes)
+        .map_err(|e| invalid(T, format!("commit block: {e}")))?;
+    let block: CommitBlock = serde_ipld_dagcbor::from_slice(bytes)
+        .map_err(|e| invalid(T, format!("commit block: {e}")))?;
+    if block.did != repo {
+        return Err(invalid(T, "commit block is for another repo"));
+    }
+    if block.rev != rev {
+        return Err(invalid(T, "commit block has another rev"));
+    }
+    if block.version != 3 && block.version != 2 {
+        return Err(invalid(T, format!("commit version {}", block.version)));
+    }
+    Ok(())
 }
 
 fn typed_op(op: RawOp, car: Option<&CarSlice<'_>>) -> Result<Op, InvalidOp> {

@@ -1,6 +1,7 @@
 //! A strict reader for the CAR v1 slices in `blocks`: header (version 1, roots), then blocks of
-//! `varint(len) CID data`. Blocks borrow from the frame; a block's bytes are checked against its
-//! CID (sha-256) when it is read, so a block we index can never differ from what was signed.
+//! `varint(len) CID data`. Blocks borrow from the frame; every block's bytes are checked against
+//! its CID (sha-256) as it is parsed, so a block we index can never differ from what was signed,
+//! and a damaged block we do not index (an MST node) is still noticed.
 //!
 //! Why our own reader: it borrows instead of copying, enforces atproto's CID profile (v1,
 //! dag-cbor or raw, sha-256), bounds every length by the bytes actually left, and returns typed
@@ -47,10 +48,12 @@ pub enum CarError {
 pub struct Block<'a> {
     pub cid: Cid,
     pub data: &'a [u8],
+    /// The data hashes to the CID.
+    pub valid: bool,
 }
 
-/// A parsed CAR slice. Parsing checks structure and every CID's form; hashes are checked per
-/// block on [`CarSlice::get`], or all at once by [`CarSlice::verify_all`].
+/// A parsed CAR slice. Parsing checks structure, every CID's form and every block's hash; a
+/// block that does not match is kept (marked) so the ops that need it can say why they fail.
 #[derive(Debug)]
 pub struct CarSlice<'a> {
     pub roots: Vec<Cid>,
@@ -90,9 +93,11 @@ impl<'a> CarSlice<'a> {
             let section = take(bytes, &mut pos, len)?;
             let (cid, cid_len) =
                 read_cid(section).map_err(|reason| CarError::BadCid { at, reason })?;
+            let data = &section[cid_len..];
             blocks.push(Block {
                 cid,
-                data: &section[cid_len..],
+                data,
+                valid: hashes_to(&cid, data),
             });
         }
         Ok(CarSlice {
@@ -110,24 +115,32 @@ impl<'a> CarSlice<'a> {
                 .ok_or_else(|| CarError::Missing {
                     cid: cid.to_string(),
                 })?;
-        verify(block)?;
+        if !block.valid {
+            return Err(CarError::HashMismatch {
+                cid: block.cid.to_string(),
+            });
+        }
         Ok(block.data)
     }
 
-    /// Checks every block against its CID, including MST nodes we never read.
+    /// The first block that does not match its CID, as an error.
     pub fn verify_all(&self) -> Result<(), CarError> {
-        self.blocks.iter().try_for_each(verify)
+        match self.blocks.iter().find(|b| !b.valid) {
+            Some(b) => Err(CarError::HashMismatch {
+                cid: b.cid.to_string(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Blocks that do not match their CIDs.
+    pub fn bad_blocks(&self) -> impl Iterator<Item = &Block<'a>> {
+        self.blocks.iter().filter(|b| !b.valid)
     }
 }
 
-fn verify(block: &Block<'_>) -> Result<(), CarError> {
-    let digest = Sha256::digest(block.data);
-    if block.cid.hash().digest() != digest.as_slice() {
-        return Err(CarError::HashMismatch {
-            cid: block.cid.to_string(),
-        });
-    }
-    Ok(())
+fn hashes_to(cid: &Cid, data: &[u8]) -> bool {
+    cid.hash().digest() == Sha256::digest(data).as_slice()
 }
 
 /// Reads a binary CID and checks it is one atproto allows: v1, dag-cbor or raw, sha-256.

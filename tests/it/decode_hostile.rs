@@ -154,7 +154,11 @@ fn decode_hostile_record_block_not_matching_its_cid() {
     // The same, built from scratch: a CAR whose record block is filed under another block's CID.
     let good = record(records::LIKE, like_fields());
     let other = record(records::LIKE, vec![]);
-    let commit_block = encode(&map(vec![("did", text(REPO))]));
+    let commit_block = encode(&map(vec![
+        ("did", text(REPO)),
+        ("version", Ipld::Integer(3)),
+        ("rev", text("3lmxjza3nva27")),
+    ]));
     let commit_cid = cid_of(DAG_CBOR, &commit_block);
     let lying_cid = cid_of(DAG_CBOR, &other);
     let good_cid = cid_of(DAG_CBOR, &good);

@@ -226,19 +226,31 @@ fn decode_relay_scenarios() {
             }
         }
     }
-    // Exactly one message is structurally bad for us: rev_ordering's `3lmxjza3nva00` holds `0`,
-    // which is not in the TID alphabet, so the frame is an Invalid(rev) error. The relay drops it
-    // (as out of order); so do we, earlier. Its other "drop" frames (seq going backwards, a repeated
-    // rev, a commit while deactivated) are only bad in context: they decode fine, and ordering is
-    // the writer's business, not the decoder's.
-    assert_eq!(rejected.len(), 1, "{rejected:?}");
-    let (name, i, drop, e) = &rejected[0];
-    assert_eq!((name.as_str(), *i, *drop), ("rev_ordering.json", 1, true));
+    // Two messages are structurally bad for us, both marked "drop" for a relay:
+    // - rev_ordering's `3lmxjza3nva00` holds `0`, which is not in the TID alphabet: Invalid(rev).
+    // - the next one's signed commit block carries another rev than its frame says: the frame's
+    //   claim has nothing behind it, so it is refused before any writer sees it.
+    // The other "drop" frames (seq going backwards, a commit while deactivated) are only bad in
+    // context: they decode fine, and ordering is the writer's business, not the decoder's.
+    assert_eq!(rejected.len(), 2, "{rejected:?}");
+    for (name, i, drop, _) in &rejected {
+        assert!(
+            *drop,
+            "{name} message {i} is not marked drop but was rejected"
+        );
+        assert_eq!(name, "rev_ordering.json");
+    }
     assert!(
-        matches!(&e.error, DecodeError::Invalid { t: "#commit", reason } if reason.starts_with("rev:")),
-        "{e}"
+        matches!(&rejected[0].3.error, DecodeError::Invalid { t: "#commit", reason } if reason.starts_with("rev:")),
+        "{}",
+        rejected[0].3
     );
-    assert_eq!(decoded, 34);
+    assert!(
+        matches!(&rejected[1].3.error, DecodeError::Invalid { t: "#commit", reason } if reason == "commit block has another rev"),
+        "{}",
+        rejected[1].3
+    );
+    assert_eq!(decoded, 33);
 }
 
 /// Field-level checks of one decoded scenario message against its JSON.

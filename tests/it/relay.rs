@@ -366,10 +366,7 @@ fn garbage_between_good_frames_is_counted_and_skipped() {
         bad >= 9,
         "expected a warning per garbage frame, got {bad}:\n{log}"
     );
-    let last_stats = log
-        .lines()
-        .rfind(|l| l.contains(" stats "))
-        .unwrap_or("");
+    let last_stats = log.lines().rfind(|l| l.contains(" stats ")).unwrap_or("");
     assert!(
         last_stats.contains(&format!("bad_frames={bad}")),
         "{last_stats}"
