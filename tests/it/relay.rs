@@ -453,3 +453,124 @@ fn sighup_reopens_the_log_file() {
         .contains("connected to"));
     let _ = diesel::sql_query("SELECT 1").execute(&mut db.conn());
 }
+
+#[test]
+fn a_relay_that_goes_away_and_comes_back_is_followed_again() {
+    let db = TestDb::new();
+    let recording = fixture_recording();
+    let slow = ReplayOptions {
+        rate: Some(800.0),
+        ..ReplayOptions::default()
+    };
+    let mut server = serve(recording.clone(), slow.clone());
+    let addr = server.local_addr();
+    let url = server.url();
+    let mut run = proc::spawn_run(
+        &db.url,
+        &[
+            "--relay",
+            &url,
+            "--service",
+            SERVICE,
+            "--stats-interval",
+            "1s",
+        ],
+    );
+    run.wait_for_log("connected to", Duration::from_secs(20));
+    for _ in 0..3 {
+        std::thread::sleep(Duration::from_millis(300));
+        // Kill the relay; bring it back on the same address after a while.
+        server.stop();
+        std::thread::sleep(Duration::from_millis(700));
+        let listener = TcpListener::bind(addr).expect("rebind the relay's address");
+        server = ReplayServer::start(listener, recording.clone(), slow.clone()).expect("restart");
+    }
+    wait_for_cursor(&db, &run, LAST_SEQ, Duration::from_secs(90));
+    stop(&mut run);
+    let log = run.log_text();
+    // Backoff may skip a short-lived comeback; it must have come back at least once.
+    assert!(log.matches("connected to ws://").count() >= 2, "{log}");
+    assert!(
+        log.contains("relay connection failed") || log.contains("relay closed"),
+        "{log}"
+    );
+    // Each comeback resumed from the committed cursor, not from the start.
+    assert!(
+        server.cursors().iter().all(|c| c.is_some()),
+        "{:?}",
+        server.cursors()
+    );
+    assert_truth(&db);
+}
+
+#[test]
+fn the_readme_quick_start_works_for_a_new_user() {
+    // The README's two commands, as written.
+    let readme = std::fs::read_to_string(common::project_dir().join("README.md")).expect("README");
+    let section = readme
+        .split("## The two commands")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("README has a 'The two commands' section");
+    let commands: Vec<&str> = section
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with("```"))
+        .collect();
+    let run_line = commands
+        .iter()
+        .find(|l| l.contains("cargo run"))
+        .expect("a run command");
+    assert!(
+        run_line.starts_with("DATABASE_URL=") && run_line.ends_with("cargo run --release -- run"),
+        "{run_line}"
+    );
+    assert!(commands.contains(&"cargo test"), "{commands:?}");
+
+    // Follow it on a server without the database yet, with a local relay in place of the
+    // network (tests never need the internet): the database is created, migrated, indexed.
+    let server = serve(fixture_recording(), ReplayOptions::default());
+    let db = TestDb::empty();
+    let name = format!("{}_quickstart", db.name);
+    let url = db.url.replace(&db.name, &name);
+    let out = std::process::Command::new(proc::bin())
+        .arg("run")
+        .env("DATABASE_URL", &url)
+        .env("RELAY_URL", server.url())
+        .env("SKYINDEX_SERVICE", SERVICE)
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run");
+    let mut child = out;
+    let mut conn_result = None;
+    let until = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < until {
+        if let Ok(mut conn) = diesel::Connection::establish(&url) {
+            if skyindex::db::cursor::read(&mut conn, SERVICE)
+                .ok()
+                .flatten()
+                == Some(LAST_SEQ)
+            {
+                conn_result = Some(conn);
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = std::process::Command::new("kill")
+        .arg(child.id().to_string())
+        .status();
+    let status = child.wait().expect("wait");
+    let mut conn: diesel::PgConnection = conn_result.expect("the quick start indexed the stream");
+    assert!(status.success());
+    let truth = truth::load(&common::pds_small());
+    let diffs = truth::differences(&mut conn, &truth);
+    drop(conn);
+    let mut admin = common::db::connect(&TestDb::admin_conn_url(&db));
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .expect("drop quickstart db");
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+}
