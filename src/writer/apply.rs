@@ -3,7 +3,7 @@
 
 use diesel::prelude::*;
 
-use super::plan::{self, Deltas, PlanStats};
+use super::plan::{self, Deltas, Lookup, PlanStats};
 use crate::db::{load, purge, store};
 use crate::decode::{AccountStatus, TypedEvent};
 
@@ -34,12 +34,29 @@ pub struct GroupStats {
     pub purged_records: u64,
 }
 
+/// Applies the group in one transaction. With [`Lookup::TrustCreates`], a create that meets a
+/// row already there (a malformed stream) makes the whole transaction fail with a unique
+/// violation; [`apply_group`] then plans it again with every URI looked up.
 pub fn apply_group(conn: &mut PgConnection, events: &[&TypedEvent]) -> QueryResult<GroupStats> {
+    match apply_group_with(conn, events, Lookup::TrustCreates) {
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => apply_group_with(conn, events, Lookup::Careful),
+        other => other,
+    }
+}
+
+pub fn apply_group_with(
+    conn: &mut PgConnection,
+    events: &[&TypedEvent],
+    lookup: Lookup,
+) -> QueryResult<GroupStats> {
     conn.transaction(|conn| {
         let mut deltas = Deltas::default();
         let mut stats = GroupStats::default();
         for segment in segments(events) {
-            let needs = plan::needs(segment);
+            let needs = plan::needs(segment, lookup);
             let loaded = load::load(conn, &needs)?;
             let plan = plan::plan(segment, loaded, &mut deltas);
             store::write_plan(conn, &plan)?;

@@ -110,7 +110,19 @@ pub fn at_uri(did: &str, collection: &str, rkey: &str) -> String {
     format!("at://{did}/{collection}/{rkey}")
 }
 
-pub fn needs(events: &[&TypedEvent]) -> Needs {
+/// How much of the table to look at before planning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookup {
+    /// Skip looking up the URIs of `create` ops: a commit newer than the repo's last applied
+    /// rev creates records the repo did not have, so their rows cannot exist. Saves a probe per
+    /// create (most ops). If a malformed stream breaks the assumption, the insert fails on the
+    /// primary key and the group is planned again `Careful`ly.
+    TrustCreates,
+    /// Look up every URI: a create of a record we hold replaces it.
+    Careful,
+}
+
+pub fn needs(events: &[&TypedEvent], lookup: Lookup) -> Needs {
     let mut n = Needs::default();
     for event in events {
         let Some(did) = event.did() else { continue };
@@ -119,31 +131,30 @@ pub fn needs(events: &[&TypedEvent]) -> Needs {
             continue;
         };
         for op in &commit.ops {
-            let uri = at_uri(&commit.repo, &op.collection, &op.rkey);
             let subject = op.record.as_ref().map(|r| &r.value);
-            match table_of(&op.collection, &op.rkey) {
+            let table = table_of(&op.collection, &op.rkey);
+            // The pairs of new records are always needed (the once-per-account count).
+            match (table, subject) {
+                (Table::Likes, Some(RecordValue::Like(l))) => n
+                    .like_pairs
+                    .push((commit.repo.clone(), l.subject.uri.clone())),
+                (Table::Reposts, Some(RecordValue::Repost(r))) => n
+                    .repost_pairs
+                    .push((commit.repo.clone(), r.subject.uri.clone())),
+                (Table::Follows, Some(RecordValue::Follow(f))) => n
+                    .follow_pairs
+                    .push((commit.repo.clone(), f.subject.clone())),
+                _ => {}
+            }
+            if lookup == Lookup::TrustCreates && op.action == OpAction::Create {
+                continue;
+            }
+            let uri = at_uri(&commit.repo, &op.collection, &op.rkey);
+            match table {
                 Table::Posts => n.posts.push(uri),
-                Table::Likes => {
-                    if let Some(RecordValue::Like(l)) = subject {
-                        n.like_pairs
-                            .push((commit.repo.clone(), l.subject.uri.clone()));
-                    }
-                    n.likes.push(uri);
-                }
-                Table::Reposts => {
-                    if let Some(RecordValue::Repost(r)) = subject {
-                        n.repost_pairs
-                            .push((commit.repo.clone(), r.subject.uri.clone()));
-                    }
-                    n.reposts.push(uri);
-                }
-                Table::Follows => {
-                    if let Some(RecordValue::Follow(f)) = subject {
-                        n.follow_pairs
-                            .push((commit.repo.clone(), f.subject.clone()));
-                    }
-                    n.follows.push(uri);
-                }
+                Table::Likes => n.likes.push(uri),
+                Table::Reposts => n.reposts.push(uri),
+                Table::Follows => n.follows.push(uri),
                 Table::Blocks => n.blocks.push(uri),
                 Table::Generic => n.generic.push(uri),
                 Table::Profile => {}

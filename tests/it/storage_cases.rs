@@ -1559,3 +1559,29 @@ fn concurrent_writers_share_counter_rows_without_deadlock() {
         "concurrent writers vs one",
     );
 }
+
+/// A create of a record we already hold, in a newer commit (a malformed or desynchronised
+/// stream): the fast path, which does not look up created URIs, meets the primary key; the group
+/// is planned again with every URI looked up, and the create replaces the row.
+#[test]
+fn a_create_over_a_record_we_hold_replaces_it() {
+    let p = made(ALICE, 1, post("first", None, None));
+    let q = made(CAROL, 2, post("second", None, None));
+    let l1 = like(&p.r);
+    let l2 = like(&q.r);
+    let mut s = Stream::new();
+    s.commit(ALICE, vec![create(&p.rkey, &p.rec)]);
+    s.commit(CAROL, vec![create(&q.rkey, &q.rec)]);
+    s.commit(BOB, vec![create(&rkey(10), &l1)]);
+    // The same path created again with another record, in a later commit.
+    s.commit(BOB, vec![create(&rkey(10), &l2)]);
+    let events = s.events;
+    let mut case = settle(&events);
+    let conn = &mut case.conn;
+    assert_eq!(counts(conn, &p.r.uri), (0, 0, 0, 0));
+    assert_eq!(counts(conn, &q.r.uri), (1, 0, 0, 0));
+    assert_eq!(
+        rows(conn, "likes"),
+        vec![(like_uri(BOB, &rkey(10)), l2.cid.to_string())]
+    );
+}

@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# Benchmarks skyindex end to end and prints one table (see BENCHMARKS.md for recorded runs).
+#   scripts/bench.sh [--events N] [--writers "1 2 4 8"] [--growth] [--data DIR]
+# Needs PostgreSQL at $BENCH_PG (default postgres://postgres@127.0.0.1:5432), where it creates and
+# drops databases named skyindex_bench*. Captures are generated once into DIR (default
+# /var/tmp/skyindex-bench) by the stream generator and reused.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+EVENTS=1000000
+WRITERS="1 2 4 8"
+GROWTH=0
+DATA=/var/tmp/skyindex-bench
+PG="${BENCH_PG:-postgres://postgres@127.0.0.1:5432}"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --events) EVENTS="$2"; shift 2 ;;
+    --writers) WRITERS="$2"; shift 2 ;;
+    --growth) GROWTH=1; shift ;;
+    --data) DATA="$2"; shift 2 ;;
+    *) echo "usage: $0 [--events N] [--writers \"1 2 4 8\"] [--growth] [--data DIR]" >&2; exit 2 ;;
+  esac
+done
+mkdir -p "$DATA"
+cargo build --release --locked --bin skyindex --example gen_stream >/dev/null
+BIN=target/release/skyindex
+GEN=target/release/examples/gen_stream
+
+capture() { # events seed -> path
+  local f="$DATA/gen-$1-s$2.bin"
+  if [ ! -s "$f" ]; then
+    echo "generating $1 events (seed $2) into $f" >&2
+    "$GEN" --events "$1" --seed "$2" --out "$f" 2>/dev/null
+  fi
+  echo "$f"
+}
+
+fresh_db() { # name
+  psql "$PG/postgres" -XAtq -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1"
+}
+
+# CPU seconds (user+system) of all postgres processes, from /proc.
+pg_cpu() {
+  local ticks=0 pid
+  for pid in $(pgrep -x postgres); do
+    if [ -r "/proc/$pid/stat" ]; then
+      ticks=$((ticks + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+    fi
+  done
+  echo "scale=1; $ticks / $(getconf CLK_TCK)" | bc
+}
+
+# Highest number of connections skyindex held, sampled while it runs.
+watch_conns() { # db outfile
+  local max=0 n
+  while [ -e "$2.running" ]; do
+    n=$(psql "$PG/postgres" -XAtq -c "SELECT count(*) FROM pg_stat_activity WHERE datname = '$1' AND application_name = 'skyindex'" 2>/dev/null || echo 0)
+    [ "$n" -gt "$max" ] && max=$n
+    sleep 0.2
+  done
+  echo "$max" > "$2"
+}
+
+# One indexing run over a capture: prints "events/s peak_rss_mb conns worker_cpu_s pg_cpu_s".
+index_run() { # db capture writers [extra args...]
+  local db="$1" cap="$2" writers="$3"; shift 3
+  local log; log=$(mktemp) ; local timing; timing=$(mktemp); local conns; conns=$(mktemp)
+  touch "$conns.running"; watch_conns "$db" "$conns" & local watcher=$!
+  local pg0; pg0=$(pg_cpu)
+  /usr/bin/time -v -o "$timing" "$BIN" run --database-url "$PG/$db" --relay "file:$cap" \
+    --cursor 0 --writers "$writers" --stats-interval 5s "$@" 2>"$log"
+  local pg1; pg1=$(pg_cpu)
+  rm -f "$conns.running"; wait "$watcher"
+  local rate rss cpu
+  rate=$(grep -o 'totals events=.*' "$log" | sed 's/.* events\/sec=\([0-9]*\).*/\1/')
+  rss=$(awk -F: '/Maximum resident/ {printf "%.0f", $2/1024}' "$timing")
+  cpu=$(awk -F: '/User time|System time/ {s += $2} END {printf "%.1f", s}' "$timing")
+  echo "$rate $rss $(cat "$conns") $cpu $(echo "$pg1 - $pg0" | bc)"
+  rm -f "$log" "$timing" "$conns"
+}
+
+printf '\n%-44s %10s %8s %6s %9s %9s\n' "run" "events/s" "rss_MB" "conns" "cpu_s" "pg_cpu_s"
+CAP=$(capture "$EVENTS" 1)
+for w in $WRITERS; do
+  fresh_db skyindex_bench
+  read -r rate rss conns cpu pgcpu < <(index_run skyindex_bench "$CAP" "$w")
+  printf '%-44s %10s %8s %6s %9s %9s\n' "end-to-end $EVENTS events, writers=$w" "$rate" "$rss" "$conns" "$cpu" "$pgcpu"
+done
+
+# Latency: a relay paced at 2000 events/s, receive-to-commit quantiles over the run.
+LAT_EVENTS=$((EVENTS < 120000 ? EVENTS : 120000))
+LCAP=$(capture "$LAT_EVENTS" 2)
+fresh_db skyindex_bench
+PORT=$((20000 + RANDOM % 20000))
+"$BIN" replay --file "$LCAP" --listen "127.0.0.1:$PORT" --rate 2000 2>/dev/null & REPLAY=$!
+LOG=$(mktemp)
+"$BIN" run --database-url "$PG/skyindex_bench" --relay "ws://127.0.0.1:$PORT" --stats-interval 5s 2>"$LOG" & RUN=$!
+# Run until the whole capture is committed, then stop both.
+for _ in $(seq 1 $((LAT_EVENTS / 1000 + 60))); do
+  sleep 1
+  c=$(psql "$PG/skyindex_bench" -XAtq -c "SELECT max(cursor) FROM firehose_cursor" 2>/dev/null || true)
+  [ "${c:-0}" -ge "$LAT_EVENTS" ] && break
+done
+kill -TERM $RUN; wait $RUN || true; kill -TERM $REPLAY; wait $REPLAY 2>/dev/null || true
+lat=$(grep -o 'commit_p50_ms=[^ ]* commit_p99_ms=[^ ]* commit_max_ms=[^ ]*' "$LOG" | tail -1)
+printf '%-44s %s\n' "latency at 2000 events/s ($LAT_EVENTS events)" "$lat"
+start_ms=$(grep -m1 'skyindex .* starting' "$LOG" | cut -c12-23)
+rm -f "$LOG"
+
+# Startup: process start to first event committed, against a capture (no network in the way).
+fresh_db skyindex_bench
+"$BIN" migrate --database-url "$PG/skyindex_bench" 2>/dev/null
+t0=$(date +%s%N)
+"$BIN" run --database-url "$PG/skyindex_bench" --relay "file:$LCAP" --writers 4 2>/dev/null &
+SR=$!
+until [ "$(psql "$PG/skyindex_bench" -XAtq -c 'SELECT count(*) FROM users' 2>/dev/null || echo 0)" -gt 0 ]; do sleep 0.01; done
+t1=$(date +%s%N)
+kill -TERM $SR; wait $SR || true
+printf '%-44s %s ms\n' "start to first event committed" "$(( (t1 - t0) / 1000000 ))"
+
+if [ "$GROWTH" = 1 ]; then
+  BIG=$((EVENTS * 10))
+  BCAP=$(capture "$BIG" 3)
+  fresh_db skyindex_bench
+  index_run skyindex_bench "$BCAP" 4 >/dev/null
+  read -r rate rss conns cpu pgcpu < <(index_run skyindex_bench "$CAP" 4)
+  printf '%-44s %10s %8s %6s %9s %9s\n' "growth: $EVENTS more into $BIG, writers=4" "$rate" "$rss" "$conns" "$cpu" "$pgcpu"
+fi
+
+# Decode only, one core.
+dec=$(cargo bench --bench decode --locked 2>/dev/null | grep median)
+printf '%-44s %s\n' "decode only, real-PDS frames, one core" "${dec#median: }"
+dec=$(cargo bench --bench decode --locked -- "$LCAP" 2>/dev/null | grep median)
+printf '%-44s %s\n' "decode only, generated ~5 KB frames" "${dec#median: }"
+psql "$PG/postgres" -XAtq -c "DROP DATABASE IF EXISTS skyindex_bench WITH (FORCE)"
