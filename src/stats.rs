@@ -221,7 +221,8 @@ pub fn line(
     };
     let load = |c: &AtomicU64| c.load(Relaxed);
     format!(
-        "stats events/sec={rate:.1} commits={} ops_create={} ops_update={} ops_delete={} skipped={} errors={} bad_frames={} bad_ops={} failed_events={} error_frames={} queue={} in_flight={} cursor={} lag_ms={lag} db_busy={busy:.0}% db_retries={} reconnects={} commit_p50_ms={:.1} commit_p99_ms={:.1}",
+        "stats events/sec={rate:.1} events={} commits={} ops_create={} ops_update={} ops_delete={} skipped={} errors={} bad_frames={} bad_ops={} failed_events={} error_frames={} queue={} in_flight={} cursor={} lag_ms={lag} db_busy={busy:.0}% db_retries={} reconnects={} commit_p50_ms={:.1} commit_p99_ms={:.1}",
+        now.committed,
         load(&stats.commits),
         load(&stats.ops_create),
         load(&stats.ops_update),
