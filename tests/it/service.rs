@@ -138,3 +138,47 @@ fn no_migrate_refuses_to_start_on_a_database_with_pending_migrations() {
         "{log}"
     );
 }
+
+#[test]
+fn collections_filter_keeps_only_what_was_asked_for() {
+    let db = TestDb::new();
+    let mut run = proc::spawn_run(
+        &db.url,
+        &[
+            "--relay",
+            &fixture(),
+            "--collections",
+            "app.bsky.feed.like,app.bsky.graph.*",
+        ],
+    );
+    assert!(
+        run.wait(Duration::from_secs(60)).success(),
+        "{}",
+        run.log_text()
+    );
+    let truth = truth::load(&common::pds_small());
+    let got = |table: &str| -> i64 {
+        use diesel::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        diesel::sql_query(format!("SELECT count(*) AS n FROM {table}"))
+            .get_result::<N>(&mut db.conn())
+            .expect("count")
+            .n
+    };
+    assert_eq!(got("likes") as usize, truth.records["likes"].len());
+    assert_eq!(got("follows") as usize, truth.records["follows"].len());
+    assert_eq!(got("blocks") as usize, truth.records["blocks"].len());
+    assert_eq!(got("posts"), 0);
+    assert_eq!(got("reposts"), 0);
+    // Lists are app.bsky.graph.* too; threadgates are not.
+    let lists = truth.records["generic_records"]
+        .iter()
+        .filter(|(uri, _)| uri.contains("/app.bsky.graph."))
+        .count();
+    assert_eq!(got("generic_records") as usize, lists);
+    assert_eq!(saved_cursor(&db), Some(999));
+}
