@@ -39,13 +39,14 @@ fresh_db() { # name
   psql "$PG/postgres" -XAtq -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1"
 }
 
-# CPU seconds (user+system) of all postgres processes, from /proc.
+# CPU seconds (user+system) used by PostgreSQL so far: the postmaster's own and its reaped
+# children's (backends that have exited), plus the live backends'.
 pg_cpu() {
-  local ticks=0 pid
-  for pid in $(pgrep -x postgres); do
-    if [ -r "/proc/$pid/stat" ]; then
-      ticks=$((ticks + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)))
-    fi
+  local master ticks pid
+  master=$(head -1 "$(psql "$PG/postgres" -XAtq -c 'SHOW data_directory')/postmaster.pid" 2>/dev/null || pgrep -o -x postgres)
+  ticks=$(awk '{print $14 + $15 + $16 + $17}' "/proc/$master/stat")
+  for pid in $(pgrep -P "$master"); do
+    ticks=$((ticks + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)))
   done
   echo "scale=1; $ticks / $(getconf CLK_TCK)" | bc
 }
@@ -54,7 +55,7 @@ pg_cpu() {
 watch_conns() { # db outfile
   local max=0 n
   while [ -e "$2.running" ]; do
-    n=$(psql "$PG/postgres" -XAtq -c "SELECT count(*) FROM pg_stat_activity WHERE datname = '$1' AND application_name = 'skyindex'" 2>/dev/null || echo 0)
+    n=$(psql "$PG/postgres" -XAtq -c "SELECT count(*) FROM pg_stat_activity WHERE datname = '$1' AND application_name = 'skyindex' AND state IS NOT NULL" 2>/dev/null || echo 0)
     [ "$n" -gt "$max" ] && max=$n
     sleep 0.2
   done
@@ -138,8 +139,8 @@ if [ "$GROWTH" = 1 ]; then
 fi
 
 # Decode only, one core.
-dec=$(cargo bench --bench decode --locked 2>/dev/null | grep median)
+dec=$(cargo bench --bench decode --locked 2>/dev/null | grep '^median')
 printf '%-44s %s\n' "decode only, real-PDS frames, one core" "${dec#median: }"
-dec=$(cargo bench --bench decode --locked -- "$LCAP" 2>/dev/null | grep median)
+dec=$(cargo bench --bench decode --locked -- "$LCAP" 2>/dev/null | grep '^median')
 printf '%-44s %s\n' "decode only, generated ~5 KB frames" "${dec#median: }"
 psql "$PG/postgres" -XAtq -c "DROP DATABASE IF EXISTS skyindex_bench WITH (FORCE)"
