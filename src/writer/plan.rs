@@ -15,14 +15,17 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
+pub use super::deltas::{Deltas, PostDelta, UserDelta};
+pub use super::keys::{at_uri, needs, Lookup, Needs};
+use super::keys::{table_of, Table};
+use super::rows::{created_at_of, feed_items, like_row, post_row, profile_columns};
 use super::sim::{TableDiff, TableSim};
 use crate::db::models::{
     BlockRow, FeedItemRow, FollowRow, GenericRow, LikeRow, PostRow, ProfileColumns, RepostRow,
     UserState,
 };
 use crate::decode::{Account, AccountStatus, Commit, Op, OpAction, TypedEvent};
-use crate::records::{self, Post, Profile, Record, RecordValue};
-
+use crate::records::{Record, RecordValue};
 /// What the planner needs to know about a post already in the database.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PostInfo {
@@ -62,158 +65,6 @@ pub struct Loaded {
     pub like_pairs: HashMap<Pair, i64>,
     pub repost_pairs: HashMap<Pair, i64>,
     pub follow_pairs: HashMap<Pair, i64>,
-}
-
-/// The keys a segment touches, to load before planning.
-#[derive(Debug, Default)]
-pub struct Needs {
-    pub dids: Vec<String>,
-    pub posts: Vec<String>,
-    pub likes: Vec<String>,
-    pub reposts: Vec<String>,
-    pub follows: Vec<String>,
-    pub blocks: Vec<String>,
-    pub generic: Vec<String>,
-    /// Pairs named by the records being created; pairs of rows being deleted are added by the
-    /// loader from the rows it finds.
-    pub like_pairs: Vec<Pair>,
-    pub repost_pairs: Vec<Pair>,
-    pub follow_pairs: Vec<Pair>,
-}
-
-/// Where a record of this collection and key lives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Table {
-    Posts,
-    Likes,
-    Reposts,
-    Follows,
-    Blocks,
-    Profile,
-    Generic,
-}
-
-fn table_of(collection: &str, rkey: &str) -> Table {
-    match collection {
-        records::POST => Table::Posts,
-        records::LIKE => Table::Likes,
-        records::REPOST => Table::Reposts,
-        records::FOLLOW => Table::Follows,
-        records::BLOCK => Table::Blocks,
-        // The lexicon's key is the literal `self`; any other key is just some record.
-        records::PROFILE if rkey == "self" => Table::Profile,
-        _ => Table::Generic,
-    }
-}
-
-pub fn at_uri(did: &str, collection: &str, rkey: &str) -> String {
-    format!("at://{did}/{collection}/{rkey}")
-}
-
-/// How much of the table to look at before planning.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lookup {
-    /// Skip looking up the URIs of `create` ops: a commit newer than the repo's last applied
-    /// rev creates records the repo did not have, so their rows cannot exist. Saves a probe per
-    /// create (most ops). If a malformed stream breaks the assumption, the insert fails on the
-    /// primary key and the group is planned again `Careful`ly.
-    TrustCreates,
-    /// Look up every URI: a create of a record we hold replaces it.
-    Careful,
-}
-
-pub fn needs(events: &[&TypedEvent], lookup: Lookup) -> Needs {
-    let mut n = Needs::default();
-    for event in events {
-        let Some(did) = event.did() else { continue };
-        n.dids.push(did.to_owned());
-        let TypedEvent::Commit(commit) = event else {
-            continue;
-        };
-        for op in &commit.ops {
-            let subject = op.record.as_ref().map(|r| &r.value);
-            let table = table_of(&op.collection, &op.rkey);
-            // The pairs of new records are always needed (the once-per-account count).
-            match (table, subject) {
-                (Table::Likes, Some(RecordValue::Like(l))) => n
-                    .like_pairs
-                    .push((commit.repo.clone(), l.subject.uri.clone())),
-                (Table::Reposts, Some(RecordValue::Repost(r))) => n
-                    .repost_pairs
-                    .push((commit.repo.clone(), r.subject.uri.clone())),
-                (Table::Follows, Some(RecordValue::Follow(f))) => n
-                    .follow_pairs
-                    .push((commit.repo.clone(), f.subject.clone())),
-                _ => {}
-            }
-            if lookup == Lookup::TrustCreates && op.action == OpAction::Create {
-                continue;
-            }
-            let uri = at_uri(&commit.repo, &op.collection, &op.rkey);
-            match table {
-                Table::Posts => n.posts.push(uri),
-                Table::Likes => n.likes.push(uri),
-                Table::Reposts => n.reposts.push(uri),
-                Table::Follows => n.follows.push(uri),
-                Table::Blocks => n.blocks.push(uri),
-                Table::Generic => n.generic.push(uri),
-                Table::Profile => {}
-            }
-        }
-    }
-    for v in [
-        &mut n.dids,
-        &mut n.posts,
-        &mut n.likes,
-        &mut n.reposts,
-        &mut n.follows,
-        &mut n.blocks,
-        &mut n.generic,
-    ] {
-        v.sort();
-        v.dedup();
-    }
-    for v in [&mut n.like_pairs, &mut n.repost_pairs, &mut n.follow_pairs] {
-        v.sort();
-        v.dedup();
-    }
-    n
-}
-
-/// Counter changes of one post or account, summed over a group.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PostDelta {
-    pub likes: i64,
-    pub reposts: i64,
-    pub replies: i64,
-    pub quotes: i64,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct UserDelta {
-    pub followers: i64,
-    pub follows: i64,
-    pub posts: i64,
-}
-
-/// Counter deltas of a whole group, kept in key order: applied last in the transaction, in that
-/// order, so writers that share counter rows always lock them in the same order and cannot
-/// deadlock. An entry with all zeros still creates the counter row (every post and account we
-/// index has one).
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct Deltas {
-    pub posts: BTreeMap<String, PostDelta>,
-    pub users: BTreeMap<String, UserDelta>,
-}
-
-impl Deltas {
-    pub fn post(&mut self, uri: &str) -> &mut PostDelta {
-        self.posts.entry(uri.to_owned()).or_default()
-    }
-
-    pub fn user(&mut self, did: &str) -> &mut UserDelta {
-        self.users.entry(did.to_owned()).or_default()
-    }
 }
 
 /// What happened to the ops and events of a segment, for the stats line.
@@ -698,115 +549,4 @@ fn remove_edge<R>(
     if *n == 0 {
         bump(deltas, kind, &key.0, &key.1, -1);
     }
-}
-
-fn post_row(
-    uri: &str,
-    did: &str,
-    cid: &str,
-    post: &Post,
-    record: Option<&Record>,
-    time: DateTime<Utc>,
-) -> PostRow {
-    let reply = post.reply.as_ref();
-    let quote = post.quote();
-    // jsonb columns hold the record's own lex-JSON, unknown fields and all.
-    let (embed, facets) = match record {
-        Some(r) if post.embed.is_some() || !post.facets.is_empty() => {
-            let mut json = r.lex_json();
-            (
-                json.get_mut("embed").map(serde_json::Value::take),
-                json.get_mut("facets").map(serde_json::Value::take),
-            )
-        }
-        _ => (None, None),
-    };
-    PostRow {
-        uri: uri.to_owned(),
-        cid: cid.to_owned(),
-        author_did: did.to_owned(),
-        text: post.text.clone(),
-        langs: post.langs.iter().cloned().map(Some).collect(),
-        parent_uri: reply.map(|r| r.parent.uri.clone()),
-        parent_cid: reply.map(|r| r.parent.cid.clone()),
-        root_uri: reply.map(|r| r.root.uri.clone()),
-        root_cid: reply.map(|r| r.root.cid.clone()),
-        quote_uri: quote.map(|q| q.uri.clone()),
-        quote_cid: quote.map(|q| q.cid.clone()),
-        embed,
-        facets,
-        labels: post.labels.iter().cloned().map(Some).collect(),
-        tags: post.tags.iter().cloned().map(Some).collect(),
-        created_at: post.created_at,
-        indexed_at: time,
-    }
-}
-
-fn like_row(uri: &str, did: &str, cid: &str, like: &records::Like, time: DateTime<Utc>) -> LikeRow {
-    LikeRow {
-        uri: uri.to_owned(),
-        cid: cid.to_owned(),
-        user_did: did.to_owned(),
-        post_uri: like.subject.uri.clone(),
-        subject_cid: like.subject.cid.clone(),
-        via_uri: like.via.as_ref().map(|v| v.uri.clone()),
-        created_at: like.created_at,
-        indexed_at: time,
-    }
-}
-
-fn profile_columns(cid: &str, profile: &Profile, record: Option<&Record>) -> ProfileColumns {
-    ProfileColumns {
-        display_name: profile.display_name.clone(),
-        description: profile.description.clone(),
-        avatar_cid: profile.avatar.as_ref().and_then(|b| b.cid_string()),
-        banner_cid: profile.banner.as_ref().and_then(|b| b.cid_string()),
-        pinned_post_uri: profile.pinned_post.as_ref().map(|p| p.uri.clone()),
-        profile_cid: Some(cid.to_owned()),
-        profile_record: record.map(Record::lex_json),
-    }
-}
-
-fn created_at_of(value: &RecordValue) -> Option<DateTime<Utc>> {
-    match value {
-        RecordValue::Post(p) => Some(p.created_at),
-        RecordValue::Like(l) | RecordValue::Repost(l) => Some(l.created_at),
-        RecordValue::Follow(f) => Some(f.created_at),
-        RecordValue::Block(b) => Some(b.created_at),
-        RecordValue::Profile(p) => p.created_at,
-        RecordValue::Other(g) => g.created_at,
-    }
-}
-
-/// Feed items follow posts and reposts row for row: same URI, deleted and inserted with them.
-fn feed_items(posts: &TableDiff<PostRow>, reposts: &TableDiff<LikeRow>) -> TableDiff<FeedItemRow> {
-    let mut delete: Vec<String> = posts
-        .delete
-        .iter()
-        .chain(&reposts.delete)
-        .cloned()
-        .collect();
-    delete.sort();
-    let mut insert: Vec<FeedItemRow> = posts
-        .insert
-        .iter()
-        .map(|p| FeedItemRow {
-            uri: p.uri.clone(),
-            post_uri: p.uri.clone(),
-            originator_did: p.author_did.clone(),
-            kind: "post".into(),
-            sort_at: p.created_at.min(p.indexed_at),
-            cid: p.cid.clone(),
-        })
-        .chain(reposts.insert.iter().map(|r| FeedItemRow {
-            uri: r.uri.clone(),
-            post_uri: r.post_uri.clone(),
-            originator_did: r.user_did.clone(),
-            kind: "repost".into(),
-            sort_at: r.created_at.min(r.indexed_at),
-            cid: r.cid.clone(),
-        }))
-        .collect();
-    insert.sort_by(|a, b| a.uri.cmp(&b.uri));
-    TableDiff { delete, insert }
 }
