@@ -127,14 +127,11 @@ struct Planner<'d> {
     users_dirty: HashSet<String>,
     profiles: BTreeMap<String, ProfileColumns>,
     posts: TableSim<PostInfo, PostRow>,
-    likes: TableSim<EdgeInfo, LikeRow>,
-    reposts: TableSim<EdgeInfo, LikeRow>,
-    follows: TableSim<EdgeInfo, FollowRow>,
+    likes: Edges<LikeRow>,
+    reposts: Edges<LikeRow>,
+    follows: Edges<FollowRow>,
     blocks: TableSim<String, BlockRow>,
     generic: TableSim<String, GenericRow>,
-    like_pairs: HashMap<Pair, i64>,
-    repost_pairs: HashMap<Pair, i64>,
-    follow_pairs: HashMap<Pair, i64>,
     deltas: &'d mut Deltas,
     stats: PlanStats,
 }
@@ -146,14 +143,11 @@ pub fn plan(events: &[&TypedEvent], loaded: Loaded, deltas: &mut Deltas) -> Plan
         users_dirty: HashSet::new(),
         profiles: BTreeMap::new(),
         posts: TableSim::new(loaded.posts),
-        likes: TableSim::new(loaded.likes),
-        reposts: TableSim::new(loaded.reposts),
-        follows: TableSim::new(loaded.follows),
+        likes: Edges::new(Kind::Like, loaded.likes, loaded.like_pairs),
+        reposts: Edges::new(Kind::Repost, loaded.reposts, loaded.repost_pairs),
+        follows: Edges::new(Kind::Follow, loaded.follows, loaded.follow_pairs),
         blocks: TableSim::new(loaded.blocks),
         generic: TableSim::new(loaded.generic),
-        like_pairs: loaded.like_pairs,
-        repost_pairs: loaded.repost_pairs,
-        follow_pairs: loaded.follow_pairs,
         deltas,
         stats: PlanStats::default(),
     };
@@ -304,50 +298,17 @@ impl Planner<'_> {
             (Table::Posts, None) => self.delete_post(&uri),
             (Table::Likes, Some(RecordValue::Like(like))) => {
                 let row = like_row(&uri, did, &cid, like, time);
-                put_edge(
-                    &mut self.likes,
-                    &mut self.like_pairs,
-                    self.deltas,
-                    row.clone(),
-                    &row.post_uri,
-                    &uri,
-                    did,
-                    &cid,
-                    Kind::Like,
-                );
+                let subject = row.post_uri.clone();
+                self.likes.put(self.deltas, &uri, did, &subject, &cid, row);
             }
-            (Table::Likes, None) => {
-                remove_edge(
-                    &mut self.likes,
-                    &mut self.like_pairs,
-                    self.deltas,
-                    &uri,
-                    Kind::Like,
-                );
-            }
+            (Table::Likes, None) => self.likes.remove(self.deltas, &uri),
             (Table::Reposts, Some(RecordValue::Repost(repost))) => {
                 let row = like_row(&uri, did, &cid, repost, time);
-                put_edge(
-                    &mut self.reposts,
-                    &mut self.repost_pairs,
-                    self.deltas,
-                    row.clone(),
-                    &row.post_uri,
-                    &uri,
-                    did,
-                    &cid,
-                    Kind::Repost,
-                );
+                let subject = row.post_uri.clone();
+                self.reposts
+                    .put(self.deltas, &uri, did, &subject, &cid, row);
             }
-            (Table::Reposts, None) => {
-                remove_edge(
-                    &mut self.reposts,
-                    &mut self.repost_pairs,
-                    self.deltas,
-                    &uri,
-                    Kind::Repost,
-                );
-            }
+            (Table::Reposts, None) => self.reposts.remove(self.deltas, &uri),
             (Table::Follows, Some(RecordValue::Follow(follow))) => {
                 let row = FollowRow {
                     uri: uri.clone(),
@@ -357,27 +318,10 @@ impl Planner<'_> {
                     created_at: follow.created_at,
                     indexed_at: time,
                 };
-                put_edge(
-                    &mut self.follows,
-                    &mut self.follow_pairs,
-                    self.deltas,
-                    row,
-                    &follow.subject,
-                    &uri,
-                    did,
-                    &cid,
-                    Kind::Follow,
-                );
+                self.follows
+                    .put(self.deltas, &uri, did, &follow.subject, &cid, row);
             }
-            (Table::Follows, None) => {
-                remove_edge(
-                    &mut self.follows,
-                    &mut self.follow_pairs,
-                    self.deltas,
-                    &uri,
-                    Kind::Follow,
-                );
-            }
+            (Table::Follows, None) => self.follows.remove(self.deltas, &uri),
             (Table::Blocks, Some(RecordValue::Block(block))) => {
                 let row = BlockRow {
                     uri: uri.clone(),
@@ -461,8 +405,8 @@ impl Planner<'_> {
             .collect();
         users.sort_by(|a, b| a.did.cmp(&b.did));
         let posts = self.posts.finish();
-        let likes = self.likes.finish();
-        let reposts = self.reposts.finish();
+        let likes = self.likes.sim.finish();
+        let reposts = self.reposts.sim.finish();
         let feed_items = feed_items(&posts, &reposts);
         Plan {
             users,
@@ -473,7 +417,7 @@ impl Planner<'_> {
                 delete: reposts.delete,
                 insert: reposts.insert.into_iter().map(RepostRow::from).collect(),
             },
-            follows: self.follows.finish(),
+            follows: self.follows.sim.finish(),
             blocks: self.blocks.finish(),
             generic: self.generic.finish(),
             feed_items,
@@ -501,52 +445,63 @@ fn bump(deltas: &mut Deltas, kind: Kind, actor: &str, subject: &str, by: i64) {
     }
 }
 
-/// Puts a like, repost or follow, counting it only if it is the pair's first.
-#[allow(clippy::too_many_arguments)]
-fn put_edge<R>(
-    sim: &mut TableSim<EdgeInfo, R>,
-    pairs: &mut HashMap<Pair, i64>,
-    deltas: &mut Deltas,
-    row: R,
-    subject: &str,
-    uri: &str,
-    actor: &str,
-    cid: &str,
+/// A table of likes, reposts or follows, with the number of rows each (actor, subject) pair has,
+/// so each pair counts once however many records make it.
+struct Edges<R> {
     kind: Kind,
-) {
-    if sim.get(uri).is_some_and(|e| e.cid == cid) {
-        return;
-    }
-    remove_edge(sim, pairs, deltas, uri, kind);
-    let n = pairs
-        .entry((actor.to_owned(), subject.to_owned()))
-        .or_insert(0);
-    *n += 1;
-    if *n == 1 {
-        bump(deltas, kind, actor, subject, 1);
-    }
-    let info = EdgeInfo {
-        cid: cid.to_owned(),
-        actor: actor.to_owned(),
-        subject: subject.to_owned(),
-    };
-    sim.put(uri, info, row);
+    sim: TableSim<EdgeInfo, R>,
+    pairs: HashMap<Pair, i64>,
 }
 
-/// Removes a like, repost or follow, giving its count back if it was the pair's last.
-fn remove_edge<R>(
-    sim: &mut TableSim<EdgeInfo, R>,
-    pairs: &mut HashMap<Pair, i64>,
-    deltas: &mut Deltas,
-    uri: &str,
-    kind: Kind,
-) {
-    let Some(old) = sim.remove(uri) else { return };
-    let key = (old.actor, old.subject);
-    // The loader counted every pair of every row it loaded, so the pair is there.
-    let n = pairs.entry(key.clone()).or_insert(1);
-    *n -= 1;
-    if *n == 0 {
-        bump(deltas, kind, &key.0, &key.1, -1);
+impl<R> Edges<R> {
+    fn new(kind: Kind, rows: HashMap<String, EdgeInfo>, pairs: HashMap<Pair, i64>) -> Edges<R> {
+        Edges {
+            kind,
+            sim: TableSim::new(rows),
+            pairs,
+        }
+    }
+
+    /// Puts a record, counting it only if it is its pair's first.
+    fn put(
+        &mut self,
+        deltas: &mut Deltas,
+        uri: &str,
+        actor: &str,
+        subject: &str,
+        cid: &str,
+        row: R,
+    ) {
+        if self.sim.get(uri).is_some_and(|e| e.cid == cid) {
+            return;
+        }
+        self.remove(deltas, uri);
+        let n = self.pairs.entry(pair_key(actor, subject)).or_insert(0);
+        *n += 1;
+        if *n == 1 {
+            bump(deltas, self.kind, actor, subject, 1);
+        }
+        let info = EdgeInfo {
+            cid: cid.to_owned(),
+            actor: actor.to_owned(),
+            subject: subject.to_owned(),
+        };
+        self.sim.put(uri, info, row);
+    }
+
+    /// Removes a record, giving its count back if it was its pair's last.
+    fn remove(&mut self, deltas: &mut Deltas, uri: &str) {
+        let Some(old) = self.sim.remove(uri) else {
+            return;
+        };
+        // The loader counted every pair of every row it loaded, so the pair is there.
+        let n = self
+            .pairs
+            .entry(pair_key(&old.actor, &old.subject))
+            .or_insert(1);
+        *n -= 1;
+        if *n == 0 {
+            bump(deltas, self.kind, &old.actor, &old.subject, -1);
+        }
     }
 }
