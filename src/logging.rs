@@ -62,12 +62,15 @@ pub fn init(level: &str, log_file: Option<&Path>) -> Result<(), String> {
         builder.parse_filters(&spec);
     }
     builder.format(|buf, record| {
+        // One record, one line: messages from libpq and others carry newlines, which would
+        // break every grep of the log file.
+        let message = record.args().to_string().replace(['\n', '\r'], " ");
         writeln!(
             buf,
             "{} {:<5} {}",
             chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ"),
             record.level(),
-            record.args()
+            message.trim_end()
         )
     });
     if let Some(path) = log_file {

@@ -150,7 +150,7 @@ pub fn run(config: &RunConfig, stop: Arc<AtomicBool>) -> Result<Outcome, String>
     let writers_done = AtomicBool::new(false);
     let ready_sent = AtomicBool::new(false);
 
-    let outcome = std::thread::scope(|s| -> Result<Outcome, String> {
+    let outcome = std::thread::scope(|s| -> Result<(Outcome, Option<i64>), String> {
         // Writers: each takes one connection from the pool when it first needs it.
         let mut writer_handles = Vec::new();
         for (id, rx) in receivers.into_iter().enumerate() {
@@ -220,6 +220,7 @@ pub fn run(config: &RunConfig, stop: Arc<AtomicBool>) -> Result<Outcome, String>
                     &stats,
                     &queued,
                     &writers_done,
+                    saved,
                 )
             })
             .map_err(|e| format!("starting cursor thread: {e}"))?;
@@ -257,7 +258,11 @@ pub fn run(config: &RunConfig, stop: Arc<AtomicBool>) -> Result<Outcome, String>
                 writers_done.store(true, Relaxed);
                 // The keeper saves the watermark on its way out; then leave without waiting for
                 // writers stuck on the database.
-                let _ = keeper.join();
+                let saved = keeper.join().ok().flatten();
+                info!(
+                    "stopped: saved cursor={}",
+                    saved.map_or_else(|| "-".to_owned(), |c| c.to_string())
+                );
                 std::process::exit(0);
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -266,21 +271,21 @@ pub fn run(config: &RunConfig, stop: Arc<AtomicBool>) -> Result<Outcome, String>
             let _ = h.join();
         }
         writers_done.store(true, Relaxed);
-        let _ = keeper.join();
-        Ok(match ended {
+        let saved = keeper.join().ok().flatten();
+        let outcome = match ended {
             Ok(()) => Outcome::Clean,
             Err(e) => Outcome::SourceError(e),
-        })
+        };
+        Ok((outcome, saved))
     })?;
+    let (outcome, saved) = outcome;
     info!("totals {}", stats.summary());
     info!(
         "stopped after {:.1} s: {} events committed, cursor={}",
         started.elapsed().as_secs_f64(),
         stats.committed.load(Relaxed),
-        progress
-            .watermark()
-            .0
-            .map_or_else(|| "-".to_owned(), |c| c.to_string())
+        // What the database holds, which is what the next start resumes from.
+        saved.map_or_else(|| "-".to_owned(), |c| c.to_string())
     );
     Ok(outcome)
 }
@@ -296,10 +301,11 @@ fn keep_cursor(
     stats: &Stats,
     queued: &dyn Fn() -> usize,
     writers_done: &AtomicBool,
-) {
+    in_database: Option<i64>,
+) -> Option<i64> {
     let tick = Duration::from_millis(250);
     let mut conn = Some(conn);
-    let mut saved: Option<i64> = None;
+    let mut saved: Option<i64> = in_database;
     let mut last_save = Instant::now();
     let mut last_stats = Instant::now();
     let mut prev = stats::Snapshot::take(stats);
@@ -312,9 +318,26 @@ fn keep_cursor(
             let (cursor, time) = progress.watermark();
             if let Some(c) = cursor {
                 if saved != Some(c) {
-                    match save(pool, &mut conn, &config.service, c, time) {
-                        Ok(()) => saved = Some(c),
-                        Err(e) => error!("saving cursor={c} failed (will retry): {e}"),
+                    // The last save is the one a restart resumes from: retry it for a while.
+                    let attempts = if done { 10 } else { 1 };
+                    let mut backoff =
+                        Backoff::new(Duration::from_millis(100), Duration::from_secs(1));
+                    for attempt in 1..=attempts {
+                        match save(pool, &mut conn, &config.service, c, time) {
+                            Ok(()) => {
+                                saved = Some(c);
+                                break;
+                            }
+                            Err(e) if attempt < attempts => {
+                                warn!("saving cursor={c} failed (retrying): {e}");
+                                std::thread::sleep(backoff.next_delay());
+                            }
+                            Err(e) if done => error!(
+                                "saving the final cursor={c} failed: {e}; the database keeps cursor={} and the events after it will be replayed",
+                                saved.map_or_else(|| "(none saved by this run)".to_owned(), |s| s.to_string())
+                            ),
+                            Err(e) => error!("saving cursor={c} failed (will retry): {e}"),
+                        }
                     }
                 }
             }
@@ -346,7 +369,7 @@ fn keep_cursor(
             last_stats = Instant::now();
         }
         if done {
-            return;
+            return saved;
         }
         std::thread::sleep(tick);
     }

@@ -5,10 +5,48 @@ use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::r2d2::{
+    ConnectionManager, CustomizeConnection, ManageConnection, Pool, PooledConnection,
+};
+use diesel::sql_types::Bool;
+use diesel::RunQueryDsl;
 
-pub type PgPool = Pool<ConnectionManager<PgConnection>>;
-pub type PgPooled = PooledConnection<ConnectionManager<PgConnection>>;
+pub type PgPool = Pool<Manager>;
+pub type PgPooled = PooledConnection<Manager>;
+
+/// Diesel's connection manager, with one more check when a connection is taken from the pool
+/// (which writers do only after a database error): a session that has become read-only (a
+/// failover to a standby, `default_transaction_read_only` set and later reset) is thrown away,
+/// so the retry gets a fresh session instead of failing the same way forever.
+#[derive(Debug)]
+pub struct Manager(ConnectionManager<PgConnection>);
+
+impl ManageConnection for Manager {
+    type Connection = PgConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<PgConnection, Self::Error> {
+        self.0.connect()
+    }
+
+    fn is_valid(&self, conn: &mut PgConnection) -> Result<(), Self::Error> {
+        let read_only: bool = diesel::select(diesel::dsl::sql::<Bool>(
+            "current_setting('transaction_read_only') = 'on'",
+        ))
+        .get_result(conn)
+        .map_err(diesel::r2d2::Error::QueryError)?;
+        if read_only {
+            return Err(diesel::r2d2::Error::QueryError(
+                diesel::result::Error::QueryBuilderError("the session is read-only".into()),
+            ));
+        }
+        Ok(())
+    }
+
+    fn has_broken(&self, conn: &mut PgConnection) -> bool {
+        self.0.has_broken(conn)
+    }
+}
 
 /// Session settings for the indexer's connections.
 #[derive(Debug, Clone, Copy)]
@@ -40,9 +78,9 @@ pub fn build(url: &str, size: u32, synchronous_commit_off: bool) -> PgPool {
         .max_size(size)
         .min_idle(Some(0))
         .connection_timeout(Duration::from_secs(5))
-        .test_on_check_out(false)
+        .test_on_check_out(true)
         .connection_customizer(Box::new(Session {
             synchronous_commit_off,
         }))
-        .build_unchecked(ConnectionManager::new(url))
+        .build_unchecked(Manager(ConnectionManager::new(url)))
 }

@@ -346,8 +346,9 @@ pub(super) fn error(body: &[u8]) -> Result<ErrorFrame, DecodeError> {
     })
 }
 
-/// Best-effort seq and DID of a body that failed to decode, for the log line.
-#[derive(Deserialize, Default)]
+/// Best-effort seq and DID of a body that failed to decode, for the log line: read from the
+/// well-formed entries before any damage.
+#[derive(Default)]
 pub(super) struct Context {
     pub seq: Option<i64>,
     pub repo: Option<String>,
@@ -355,5 +356,37 @@ pub(super) struct Context {
 }
 
 pub(super) fn context(body: &[u8]) -> Context {
-    serde_ipld_dagcbor::from_slice(body).unwrap_or_default()
+    let mut ctx = Context::default();
+    for (key, value) in crate::decode::cbor::leading_map_entries(body) {
+        match key {
+            "seq" => ctx.seq = serde_ipld_dagcbor::from_slice(value).ok(),
+            "repo" => ctx.repo = serde_ipld_dagcbor::from_slice(value).ok(),
+            "did" => ctx.did = serde_ipld_dagcbor::from_slice(value).ok(),
+            _ => {}
+        }
+    }
+    // Damage in an entry that sorts first (`ops`) hides the rest from the walk above: look for
+    // the encoded keys themselves. Only ever used to name the frame in a log line.
+    if ctx.seq.is_none() {
+        ctx.seq = after_key(body, b"\x63seq").and_then(leading_value);
+    }
+    if ctx.repo.is_none() && ctx.did.is_none() {
+        ctx.repo = after_key(body, b"\x64repo")
+            .or_else(|| after_key(body, b"\x63did"))
+            .and_then(leading_value::<String>)
+            .filter(|d| d.starts_with("did:"));
+    }
+    ctx
+}
+
+/// The bytes after the first occurrence of an encoded map key.
+fn after_key<'a>(body: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
+    let at = body.windows(key.len()).position(|w| w == key)?;
+    Some(&body[at + key.len()..])
+}
+
+/// The CBOR value at the start of `bytes`, if it is whole and of type `T`.
+fn leading_value<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Option<T> {
+    let len = crate::decode::cbor::validate_item(bytes).ok()?;
+    serde_ipld_dagcbor::from_slice(&bytes[..len]).ok()
 }

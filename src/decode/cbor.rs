@@ -39,6 +39,45 @@ pub fn validate_exact(bytes: &[u8]) -> Result<(), CborError> {
     Ok(())
 }
 
+/// The entries of a top-level map that are well formed, in order, up to the first damage: what
+/// a damaged frame body can still tell the log (`seq` and `repo` sort before `blocks`, where
+/// damage usually is). Keys come back as text, values as their encoded bytes.
+pub fn leading_map_entries(bytes: &[u8]) -> Vec<(&str, &[u8])> {
+    let mut out = Vec::new();
+    let mut v = Validator::new(bytes);
+    let Ok(head) = v.byte() else { return out };
+    if head >> 5 != 5 {
+        return out;
+    }
+    let Ok(n) = v.argument(head & 0x1f, 0) else {
+        return out;
+    };
+    for _ in 0..n.min(64) {
+        let key_at = v.pos;
+        let Ok(key_head) = v.byte() else { break };
+        if key_head >> 5 != 3 {
+            break;
+        }
+        let Ok(len) = v.argument(key_head & 0x1f, key_at) else {
+            break;
+        };
+        let key_start = v.pos;
+        if v.take(len, key_at).is_err() {
+            break;
+        }
+        let Ok(key) = std::str::from_utf8(&bytes[key_start..v.pos]) else {
+            break;
+        };
+        let start = v.pos;
+        let Ok(value_len) = validate_item(&bytes[start..]) else {
+            break;
+        };
+        v.pos += value_len;
+        out.push((key, &bytes[start..v.pos]));
+    }
+    out
+}
+
 /// Most atproto text is ASCII (keys always are); checking that first skips the general decoder.
 fn is_utf8(bytes: &[u8]) -> bool {
     bytes.is_ascii() || std::str::from_utf8(bytes).is_ok()

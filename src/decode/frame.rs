@@ -42,12 +42,7 @@ pub fn decode_frame(bytes: &[u8]) -> Result<Frame, FrameError> {
     };
     cbor::validate_exact(body)
         .map_err(DecodeError::Body)
-        .map_err(|e| FrameError {
-            t: t.clone(),
-            seq: None,
-            did: None,
-            error: e,
-        })?;
+        .map_err(with_context)?;
     match header.op {
         1 => {}
         -1 => return body::error(body).map(Frame::Error).map_err(with_context),

@@ -1,5 +1,6 @@
 //! One integration-test binary, one module per topic, so the suite compiles once.
 
+mod chaos;
 mod common;
 mod decode_capture;
 mod decode_hostile;
