@@ -94,9 +94,10 @@ pub struct RunArgs {
     /// Refuse to start while migrations are pending, instead of applying them.
     #[arg(long)]
     pub no_migrate: bool,
-    /// PostgreSQL synchronous_commit for the writers' sessions: off (default; a crash loses at
-    /// most the last transactions, which the cursor replays) or on.
-    #[arg(long, env = "SKYINDEX_SYNCHRONOUS_COMMIT", default_value = "off")]
+    /// PostgreSQL synchronous_commit for the writers' sessions: on (default) or off. Off is no
+    /// faster at the group sizes skyindex commits, and can lose the last commits if PostgreSQL
+    /// alone crashes while skyindex keeps running (see README, "Durability").
+    #[arg(long, env = "SKYINDEX_SYNCHRONOUS_COMMIT", default_value = "on")]
     pub synchronous_commit: String,
     /// Key of this stream's row in firehose_cursor. Default: the relay URL.
     #[arg(long, env = "SKYINDEX_SERVICE")]

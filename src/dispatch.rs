@@ -58,6 +58,8 @@ pub struct Dispatcher<'a> {
     /// Capture files replay from the start; events at or below this seq were committed already.
     pub skip_through: Option<i64>,
     pub filter: Option<CollectionFilter>,
+    /// The last seq seen, to place a bad frame whose own seq cannot be read.
+    pub last_seq: std::cell::Cell<Option<i64>>,
 }
 
 impl Dispatcher<'_> {
@@ -93,7 +95,17 @@ impl Dispatcher<'_> {
             for (raw, result) in batch.drain(..).zip(decoded) {
                 Stats::add(&self.stats.frames, 1);
                 Stats::add(&self.stats.bytes, raw.bytes.len() as u64);
-                if !self.handle(raw, result) {
+                let seq = match &result {
+                    Ok(Frame::Event(e)) => e.seq(),
+                    Ok(Frame::Skipped(s)) => s.seq,
+                    Ok(Frame::Error(_)) => None,
+                    Err(e) => e.seq,
+                };
+                let after = self.last_seq.get();
+                if seq.is_some() {
+                    self.last_seq.set(seq);
+                }
+                if !self.handle(raw, result, after) {
                     return Ok(());
                 }
             }
@@ -104,7 +116,7 @@ impl Dispatcher<'_> {
     }
 
     /// False when the writers are gone.
-    fn handle(&self, raw: RawFrame, result: Result<Frame, FrameError>) -> bool {
+    fn handle(&self, raw: RawFrame, result: Result<Frame, FrameError>, after: Option<i64>) -> bool {
         match result {
             Ok(Frame::Event(event)) => self.event(raw, event),
             Ok(Frame::Error(e)) => {
@@ -137,7 +149,12 @@ impl Dispatcher<'_> {
             }
             Err(e) => {
                 Stats::add(&self.stats.bad_frames, 1);
-                warn!("bad frame ({} bytes), skipped: {e}", raw.bytes.len());
+                // A frame damaged before its seq cannot say which it was: say where it came.
+                let place = match (e.seq, after) {
+                    (None, Some(a)) => format!(" after_seq={a}"),
+                    _ => String::new(),
+                };
+                warn!("bad frame ({} bytes), skipped: {e}{place}", raw.bytes.len());
                 if let Some(seq) = e.seq {
                     self.router.pass(seq);
                 }

@@ -234,6 +234,7 @@ pub fn run(config: &RunConfig, stop: Arc<AtomicBool>) -> Result<Outcome, String>
                 SourceSpec::Relay(_) => None,
             },
             filter: config.filter.clone(),
+            last_seq: std::cell::Cell::new(start),
         };
         let ended = dispatcher.run(&raw_rx, &stop);
         // Whatever ended dispatch, the source must stop too: its next send fails.

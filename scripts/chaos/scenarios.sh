@@ -445,14 +445,17 @@ scenario_hostile() {
   jq -r '.frames[] | select(.detect == "op") | .seq' "$sidecar" | sort >"$dir/want-op-seqs"
   jq -r '.frames[] | select(.detect == "frame") | .seq' "$sidecar" | sort >"$dir/want-frame-seqs"
   sed -n 's/.*invalid record skipped: seq=\([0-9]*\) .*reason=.*/\1/p' "$log" | sort >"$dir/got-op-seqs"
-  grep 'bad frame (' "$log" | sed -n 's/.* seq=\([0-9]*\) .*/\1/p' | sort >"$dir/got-frame-seqs"
+  # A frame damaged before its seq is placed by the seq before it: `after_seq=N` names N+1.
+  { grep 'bad frame (' "$log" | sed -n 's/.* seq=\([0-9]*\) .*/\1/p'
+    grep 'bad frame (' "$log" | grep -v ' seq=[0-9]' | sed -n 's/.* after_seq=\([0-9]*\).*/\1/p' | awk '{print $1 + 1}'
+  } | sort >"$dir/got-frame-seqs"
   local ops_once ops_missing ops_dup frames_once frames_unlabelled frames_missing stray
   ops_once=$(comm -12 "$dir/want-op-seqs" <(uniq -u "$dir/got-op-seqs") | wc -l)
   ops_dup=$(uniq -d "$dir/got-op-seqs" | wc -l)
   ops_missing=$(comm -23 "$dir/want-op-seqs" "$dir/got-op-seqs" | wc -l)
   frames_once=$(comm -12 "$dir/want-frame-seqs" <(uniq -u "$dir/got-frame-seqs") | wc -l)
   frames_missing=$(comm -23 "$dir/want-frame-seqs" "$dir/got-frame-seqs" | wc -l)
-  frames_unlabelled=$(grep 'bad frame (' "$log" | grep -vc ' seq=[0-9]')
+  frames_unlabelled=$(grep 'bad frame (' "$log" | grep -v ' seq=[0-9]' | grep -vc ' after_seq=[0-9]')
   stray=$(cat "$dir/got-op-seqs" "$dir/got-frame-seqs" | sort | comm -23 - <(cat "$dir/want-op-seqs" "$dir/want-frame-seqs" | sort) | wc -l)
   local cursor last_good
   cursor=$(cursor_of "$db")
@@ -539,7 +542,7 @@ read_only_run() {
   local log=$dir/run.log stats
   stats=$(last_stats "$log")
   local ro_errors save_errors
-  ro_errors=$(grep -c 'read-only transaction' "$log")
+  ro_errors=$(grep -c 'read-only' "$log")
   save_errors=$(grep -c 'saving cursor=.* failed' "$log")
   verdict "$name" "$clean"
   local status=ok recover
@@ -548,7 +551,7 @@ read_only_run() {
   else
     recover="$rec ms after RESET + reconnect (RESET alone: none in 8 s)"
   fi
-  local note="cursor $c_ro at +2 s, $c_mid at +$hold s; log lines naming the read-only transaction: $ro_errors, failed cursor saves: $save_errors; db_retries=$(field "$stats" db_retries); exit $rc; torn log lines: $(torn_lines "$log"); first error: $(grep -m 1 'read-only transaction' "$log" | cut -c 31-220)"
+  local note="cursor $c_ro at +2 s, $c_mid at +$hold s; log lines naming the read-only transaction: $ro_errors, failed cursor saves: $save_errors; db_retries=$(field "$stats" db_retries); exit $rc; torn log lines: $(torn_lines "$log"); first error: $(grep -m 1 'read-only' "$log" | cut -c 31-220)"
   { [ "$rc" = 0 ] && [ "$DIFF" = 0 ] && ((CURSOR_OK)) && [ "$c_ro" = "$c_mid" ] && ((ro_errors > 0)) &&
     { [ "$rec_alone" != - ] || [ "$rec" != - ]; }; } || status=FAIL
   result "6 read-only database" "$clean" "default_transaction_read_only for $hold s + backends terminated, $(describe "$@")" \

@@ -37,7 +37,9 @@ impl ManageConnection for Manager {
         .map_err(diesel::r2d2::Error::QueryError)?;
         if read_only {
             return Err(diesel::r2d2::Error::QueryError(
-                diesel::result::Error::QueryBuilderError("the session is read-only".into()),
+                diesel::result::Error::QueryBuilderError(
+                    "the session is read-only (every transaction would be a read-only transaction: a standby, or default_transaction_read_only on)".into(),
+                ),
             ));
         }
         Ok(())
@@ -56,11 +58,9 @@ struct Session {
 
 impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for Session {
     fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
-        // The cursor is committed after the data it covers, so a transaction lost in a crash
-        // with synchronous_commit off is simply replayed from the cursor; nothing is lost.
-        // Diesel prepares each statement once per connection; after five runs PostgreSQL may
-        // settle on a generic plan chosen while the tables were nearly empty (a sequential
-        // scan) and keep it as they grow. Our statements are cheap to plan: plan every time.
+        // synchronous_commit=off is opt-in: with it, a commit PostgreSQL acknowledged can still
+        // be lost if the server crashes and restarts while we keep running (our watermark
+        // already passed it, so it would never be replayed). See README, "Durability".
         let sql = if self.synchronous_commit_off {
             "SET application_name = 'skyindex'; SET plan_cache_mode = force_custom_plan; SET synchronous_commit = off"
         } else {
@@ -79,6 +79,9 @@ pub fn build(url: &str, size: u32, synchronous_commit_off: bool) -> PgPool {
         .min_idle(Some(0))
         .connection_timeout(Duration::from_secs(5))
         .test_on_check_out(true)
+        // Failures to connect reach the caller, which logs them with what it will do next;
+        // r2d2's own logging would say the same thing again without context.
+        .error_handler(Box::new(diesel::r2d2::NopErrorHandler))
         .connection_customizer(Box::new(Session {
             synchronous_commit_off,
         }))
