@@ -7,18 +7,16 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Text};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
-use crate::common::db::DEFAULT_URL;
+use crate::common::db::TestDb;
 use crate::common::proc::{self, TempDir};
 
 /// The `firehose_cursor` key every chaos run uses.
@@ -33,50 +31,21 @@ pub fn bin() -> String {
 // ------------------------------------------------------------------------------------------------
 // Databases
 
-/// A database named `chaos_*`, with the migrations applied, dropped on drop.
-pub struct ChaosDb {
-    pub url: String,
-    pub name: String,
-    admin_url: String,
-}
+/// A database named `chaos_*`, with the migrations applied, dropped on drop: the suite's own
+/// `TestDb` under another name, plus the chaos cursor.
+pub struct ChaosDb(TestDb);
 
-fn with_database(url: &str, name: &str) -> String {
-    let mut u = url::Url::parse(url).expect("TEST_DATABASE_URL is a URL");
-    u.set_path(&format!("/{name}"));
-    u.to_string()
+impl std::ops::Deref for ChaosDb {
+    type Target = TestDb;
+
+    fn deref(&self) -> &TestDb {
+        &self.0
+    }
 }
 
 impl ChaosDb {
     pub fn new(tag: &str) -> ChaosDb {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let base = std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_URL.into());
-        let admin_url = with_database(&base, "postgres");
-        let name = format!(
-            "chaos_{tag}_{}_{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        );
-        let mut admin = PgConnection::establish(&admin_url)
-            .unwrap_or_else(|e| panic!("PostgreSQL at {admin_url} is reachable: {e}"));
-        // Two statements: PostgreSQL runs a multi-statement string in one transaction, and
-        // neither may run inside one.
-        admin
-            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .expect("drop a leftover chaos database");
-        admin
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .expect("create chaos database");
-        let db = ChaosDb {
-            url: with_database(&base, &name),
-            name,
-            admin_url,
-        };
-        skyindex::db::migrate::run_pending(&mut db.conn()).expect("migrations apply");
-        db
-    }
-
-    pub fn conn(&self) -> PgConnection {
-        PgConnection::establish(&self.url).expect("connect to chaos database")
+        ChaosDb(TestDb::named(&format!("chaos_{tag}")))
     }
 
     /// The saved cursor, or `None` (no row yet, or the database does not answer).
@@ -85,17 +54,6 @@ impl ChaosDb {
         skyindex::db::cursor::read(&mut conn, SERVICE)
             .ok()
             .flatten()
-    }
-}
-
-impl Drop for ChaosDb {
-    fn drop(&mut self) {
-        if let Ok(mut admin) = PgConnection::establish(&self.admin_url) {
-            let _ = admin.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ));
-        }
     }
 }
 

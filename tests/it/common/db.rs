@@ -33,11 +33,22 @@ impl TestDb {
 
     /// A new database with nothing in it, not even the migrations.
     pub fn empty() -> TestDb {
+        TestDb::empty_named("skyindex_test")
+    }
+
+    /// A new migrated database whose name starts with `prefix` (e.g. `chaos_kill`).
+    pub fn named(prefix: &str) -> TestDb {
+        let db = TestDb::empty_named(prefix);
+        skyindex::db::migrate::run_pending(&mut db.conn()).expect("migrations apply");
+        db
+    }
+
+    fn empty_named(prefix: &str) -> TestDb {
         static N: AtomicU32 = AtomicU32::new(0);
         let base = std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_URL.into());
         let admin_url = with_database(&base, "postgres");
         let name = format!(
-            "skyindex_test_{}_{}_{}",
+            "{prefix}_{}_{}_{}",
             std::process::id(),
             N.fetch_add(1, Ordering::Relaxed),
             std::time::SystemTime::now()
