@@ -58,19 +58,6 @@ fn wait_for_cursor(db: &TestDb, run: &proc::Running, seq: i64, limit: Duration) 
     }
 }
 
-/// SIGTERM, and the exit must be clean and prompt.
-fn stop(run: &mut proc::Running) -> Duration {
-    let asked = Instant::now();
-    run.signal(15);
-    let status = run.wait(Duration::from_secs(15));
-    assert!(
-        status.success(),
-        "exit {status} after SIGTERM; log:\n{}",
-        run.log_text()
-    );
-    asked.elapsed()
-}
-
 fn assert_truth(db: &TestDb) {
     let truth = truth::load(&common::pds_small());
     let diffs = truth::differences(&mut db.conn(), &truth);
@@ -87,7 +74,7 @@ fn indexes_to_truth(writers: &str) {
     let server = serve(fixture_recording(), ReplayOptions::default());
     let mut run = start(&db, &server, &["--writers", writers]);
     wait_for_cursor(&db, &run, LAST_SEQ, Duration::from_secs(60));
-    let took = stop(&mut run);
+    let took = run.stop();
     assert!(took < Duration::from_secs(10), "shutdown took {took:?}");
     assert_truth(&db);
     let log = run.log_text();
@@ -115,7 +102,7 @@ fn dropped_connections_resume_from_the_cursor() {
     let server = serve(fixture_recording(), options);
     let mut run = start(&db, &server, &[]);
     wait_for_cursor(&db, &run, LAST_SEQ, Duration::from_secs(90));
-    stop(&mut run);
+    run.stop();
     assert_truth(&db);
     let cursors = server.cursors();
     assert!(
@@ -147,7 +134,7 @@ fn sigterm_mid_stream_then_restart_equals_an_uninterrupted_run() {
         let server = serve(fixture_recording(), ReplayOptions::default());
         let mut run = start(&db, &server, &[]);
         wait_for_cursor(&db, &run, LAST_SEQ, Duration::from_secs(60));
-        stop(&mut run);
+        run.stop();
         truth::dump(&mut db.conn())
     };
     let db = TestDb::new();
@@ -161,7 +148,7 @@ fn sigterm_mid_stream_then_restart_equals_an_uninterrupted_run() {
         let mut run = start(&db, &server, &[]);
         run.wait_for_log("connected to", Duration::from_secs(20));
         std::thread::sleep(Duration::from_millis(500 + 200 * round));
-        let took = stop(&mut run);
+        let took = run.stop();
         assert!(
             took < Duration::from_secs(10),
             "round {round}: shutdown took {took:?}"
@@ -181,7 +168,7 @@ fn sigterm_mid_stream_then_restart_equals_an_uninterrupted_run() {
     let server = serve(recording, ReplayOptions::default());
     let mut run = start(&db, &server, &[]);
     wait_for_cursor(&db, &run, LAST_SEQ, Duration::from_secs(60));
-    stop(&mut run);
+    run.stop();
     assert!(
         truth::dump(&mut db.conn()) == clean,
         "interrupted runs differ from the clean run"
@@ -210,7 +197,7 @@ fn terminated_database_connections_are_recovered() {
         .expect("terminate backends");
     }
     wait_for_cursor(&db, &run, LAST_SEQ, Duration::from_secs(90));
-    stop(&mut run);
+    run.stop();
     assert_truth(&db);
     let log = run.log_text();
     assert!(
@@ -290,7 +277,7 @@ fn a_blocked_writer_stops_the_reader_and_memory_stays_flat() {
         std::thread::sleep(Duration::from_millis(100));
     }
     assert_eq!(server.frames_sent(), total);
-    stop(&mut run);
+    run.stop();
     assert_truth(&db);
 }
 
@@ -304,7 +291,7 @@ fn a_silent_relay_trips_the_stall_timeout() {
     let server = serve(fixture_recording(), options);
     let mut run = start(&db, &server, &["--stall-timeout", "1s"]);
     wait_for_cursor(&db, &run, LAST_SEQ, Duration::from_secs(60));
-    stop(&mut run);
+    run.stop();
     assert!(
         run.log_text().contains("(stall timeout): reconnecting"),
         "{}",
@@ -321,7 +308,7 @@ fn future_cursor_starts_again_from_live() {
     let mut run = start(&db, &server, &["--cursor", "5000"]);
     // The replay server's "live" is its start, so the whole capture follows.
     wait_for_cursor(&db, &run, LAST_SEQ, Duration::from_secs(60));
-    stop(&mut run);
+    run.stop();
     let log = run.log_text();
     assert!(log.contains("relay says FutureCursor"), "{log}");
     assert_eq!(server.cursors()[..2], [Some(5000), None]);
@@ -338,7 +325,7 @@ fn consumer_too_slow_reconnects_from_the_cursor() {
     let server = serve(fixture_recording(), options);
     let mut run = start(&db, &server, &[]);
     wait_for_cursor(&db, &run, LAST_SEQ, Duration::from_secs(60));
-    stop(&mut run);
+    run.stop();
     assert!(
         run.log_text().contains("relay says ConsumerTooSlow"),
         "{}",
@@ -359,7 +346,7 @@ fn garbage_between_good_frames_is_counted_and_skipped() {
     let server = serve(fixture_recording(), options);
     let mut run = start(&db, &server, &[]);
     wait_for_cursor(&db, &run, LAST_SEQ, Duration::from_secs(60));
-    stop(&mut run);
+    run.stop();
     let log = run.log_text();
     let bad = log.matches("bad frame (").count();
     assert!(
@@ -394,7 +381,7 @@ fn the_database_password_never_reaches_logs_or_help() {
         ],
     );
     wait_for_cursor(&db, &run, LAST_SEQ, Duration::from_secs(60));
-    stop(&mut run);
+    run.stop();
     let log = run.log_text();
     assert!(log.contains("database=postgres://postgres:***@"), "{log}");
     assert!(
@@ -486,7 +473,7 @@ fn a_relay_that_goes_away_and_comes_back_is_followed_again() {
         server = ReplayServer::start(listener, recording.clone(), slow.clone()).expect("restart");
     }
     wait_for_cursor(&db, &run, LAST_SEQ, Duration::from_secs(90));
-    stop(&mut run);
+    run.stop();
     let log = run.log_text();
     // Backoff may skip a short-lived comeback; it must have come back at least once.
     assert!(log.matches("connected to ws://").count() >= 2, "{log}");

@@ -10,7 +10,7 @@ use skyindex::source::capture::CaptureWriter;
 
 use crate::common::proc::TempDir;
 
-use super::support::{field_u64, ChaosDb, Worker};
+use super::support::{field_u64, start_worker, ChaosDb};
 
 // The generator's core. `tests/it/generator.rs` includes it too, but privately (`mod stream;`);
 // once that is `pub(crate) mod stream;`, this copy goes and `crate::generator::stream` is used.
@@ -65,7 +65,7 @@ fn seqs_named(log: &str, marker: &str) -> BTreeMap<i64, usize> {
 
 /// Runs the worker over the capture to its end; returns the log.
 fn index(h: &Hostile, db: &ChaosDb) -> String {
-    let mut w = Worker::start(&db.url, &["--relay", &h.source]);
+    let mut w = start_worker(&db.url, &["--relay", &h.source]);
     let status = w.wait(Duration::from_secs(120));
     let log = w.log_text();
     assert!(status.success(), "exit {status}; log:\n{log}");

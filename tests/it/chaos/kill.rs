@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::common::{self, truth};
 
-use super::support::{compare, dump, ChaosDb, Dice, Worker};
+use super::support::{compare, dump, start_worker, ChaosDb, Dice};
 
 const KILLS: usize = 5;
 const LAST_SEQ: i64 = 999;
@@ -25,7 +25,7 @@ fn kill_9_at_random_moments_then_restart_equals_a_clean_run() {
     let source = fixture();
     let clean_db = ChaosDb::new("kill_clean");
     let started = Instant::now();
-    let mut clean_run = Worker::start(&clean_db.url, &["--relay", &source]);
+    let mut clean_run = start_worker(&clean_db.url, &["--relay", &source]);
     assert!(clean_run.wait(Duration::from_secs(60)).success());
     // Kill moments are spread over as long as a whole clean run takes (a debug build is slower).
     let run_ms = started.elapsed().as_millis() as u64;
@@ -45,7 +45,7 @@ fn kill_9_at_random_moments_then_restart_equals_a_clean_run() {
         if replaying {
             args.extend(["--cursor", "0"]);
         }
-        let mut w = Worker::start(&db.url, &args);
+        let mut w = start_worker(&db.url, &args);
         let during_shutdown = dice.between(0, 2) == 0;
         let at = w.started + Duration::from_millis(dice.between(0, run_ms));
         while Instant::now() < at && w.exited().is_none() {
@@ -71,7 +71,7 @@ fn kill_9_at_random_moments_then_restart_equals_a_clean_run() {
         replaying |= db.cursor() == Some(LAST_SEQ);
     }
 
-    let mut last = Worker::start(&db.url, &["--relay", &source]);
+    let mut last = start_worker(&db.url, &["--relay", &source]);
     let status = last.wait(Duration::from_secs(60));
     assert!(status.success(), "exit {status}; log:\n{}", last.log_text());
     let got = dump(&mut db.conn());

@@ -19,8 +19,8 @@ use skyindex::tools::replay::{Recording, ReplayOptions, ReplayServer};
 use crate::common::{self, truth};
 
 use super::support::{
-    compare, dump, field_u64, ms_summary, recovery_ms, report, wait_for_cursor, ChaosDb, Dump, Row,
-    Worker,
+    compare, dump, field_u64, ms_summary, recovery_ms, report, start_worker, wait_for_cursor,
+    ChaosDb, Dump, Row,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,7 +67,7 @@ fn clean_dump(name: &str, source: &Path, url: Option<String>) -> Dump {
         return dump(&mut conn);
     }
     let db = ChaosDb::new(&format!("clean_{name}"));
-    let mut w = Worker::start(&db.url, &["--relay", &format!("file:{}", source.display())]);
+    let mut w = start_worker(&db.url, &["--relay", &format!("file:{}", source.display())]);
     let status = w.wait(Duration::from_secs(600));
     assert!(status.success(), "clean run: {status}\n{}", w.log_text());
     dump(&mut db.conn())
@@ -176,7 +176,7 @@ fn run(input: &Input, fault: Fault) -> bool {
     let url = server.url();
     let mut args: Vec<&str> = vec!["--relay", &url];
     args.extend(extra.iter().map(String::as_str));
-    let mut w = Worker::start(&db.url, &args);
+    let mut w = start_worker(&db.url, &args);
     wait_for_cursor(&db, &mut w, input.last, Duration::from_secs(900));
     w.stop();
     let connections = server.connections();

@@ -11,7 +11,7 @@ use skyindex::tools::replay::{Recording, ReplayOptions, ReplayServer};
 
 use crate::common::{self, db::DEFAULT_URL};
 
-use super::support::{wait_for_cursor, ChaosDb, Worker};
+use super::support::{start_worker, wait_for_cursor, ChaosDb};
 
 #[test]
 fn the_final_cursor_is_saved_even_if_the_keeper_lost_its_connection() {
@@ -25,7 +25,7 @@ fn the_final_cursor_is_saved_even_if_the_keeper_lost_its_connection() {
     let server = ReplayServer::start(listener, recording, options).expect("replay server");
     let db = ChaosDb::new("keeper");
     let url = server.url();
-    let mut w = Worker::start(&db.url, &["--relay", &url]);
+    let mut w = start_worker(&db.url, &["--relay", &url]);
     wait_for_cursor(&db, &mut w, 100, Duration::from_secs(30));
     // Only the keeper's backend: its last statement wrote the cursor.
     let base = std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_URL.into());

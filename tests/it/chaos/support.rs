@@ -5,8 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -17,7 +16,7 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
 use crate::common::db::TestDb;
-use crate::common::proc::{self, TempDir};
+use crate::common::proc::{self, Running};
 
 /// The `firehose_cursor` key every chaos run uses.
 pub const SERVICE: &str = "chaos";
@@ -60,101 +59,15 @@ impl ChaosDb {
 // ------------------------------------------------------------------------------------------------
 // The worker
 
-/// `skyindex run` as a child process with its log in a temporary file.
-pub struct Worker {
-    pub child: Child,
-    pub log: PathBuf,
-    pub started: Instant,
-    _dir: TempDir,
-}
+/// `skyindex run` as a child process with its log in a temporary file: the suite's own
+/// `proc::Running`, started with the chaos cursor key and a 1 s stats line.
+pub type Worker = Running;
 
-impl Worker {
-    /// Starts `skyindex run --service chaos --stats-interval 1s ARGS` against `db_url`.
-    pub fn start(db_url: &str, args: &[&str]) -> Worker {
-        let dir = TempDir::new("chaos");
-        let log = dir.0.join("skyindex.log");
-        let child = Command::new(bin())
-            .arg("--log-file")
-            .arg(&log)
-            .args(["run", "--service", SERVICE, "--stats-interval", "1s"])
-            .args(args)
-            .env("DATABASE_URL", db_url)
-            .env_remove("RUST_LOG")
-            .env("LOG_LEVEL", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn skyindex");
-        Worker {
-            child,
-            log,
-            started: Instant::now(),
-            _dir: dir,
-        }
-    }
-
-    pub fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    pub fn exited(&mut self) -> Option<ExitStatus> {
-        self.child.try_wait().expect("try_wait")
-    }
-
-    /// Waits for the exit, at most `limit`; kills and panics past it.
-    pub fn wait(&mut self, limit: Duration) -> ExitStatus {
-        let until = Instant::now() + limit;
-        loop {
-            if let Some(status) = self.exited() {
-                return status;
-            }
-            if Instant::now() > until {
-                let _ = self.child.kill();
-                panic!(
-                    "skyindex did not exit within {limit:?}; log:\n{}",
-                    self.log_text()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    pub fn signal(&self, sig: i32) {
-        // kill(1) keeps the tests free of libc bindings; a process already gone is fine.
-        let _ = Command::new("kill")
-            .arg(format!("-{sig}"))
-            .arg(self.child.id().to_string())
-            .stderr(Stdio::null())
-            .status();
-    }
-
-    /// SIGTERM, and a clean exit within 15 s.
-    pub fn stop(&mut self) {
-        self.signal(15);
-        let status = self.wait(Duration::from_secs(15));
-        assert!(
-            status.success(),
-            "exit {status} after SIGTERM; log:\n{}",
-            self.log_text()
-        );
-    }
-
-    /// The last `stats` line of the log.
-    pub fn last_stats(&self) -> String {
-        self.log_text()
-            .lines()
-            .rfind(|l| l.contains(" stats "))
-            .unwrap_or("")
-            .to_owned()
-    }
-}
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Starts `skyindex run --service chaos --stats-interval 1s ARGS` against `db_url`.
+pub fn start_worker(db_url: &str, args: &[&str]) -> Worker {
+    let mut all = vec!["--service", SERVICE, "--stats-interval", "1s"];
+    all.extend_from_slice(args);
+    proc::spawn_run_of(&bin(), db_url, &all)
 }
 
 /// Waits until the saved cursor reaches `seq` while the worker runs; panics with the log past

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 pub struct Running {
     pub child: Child,
     pub log: PathBuf,
+    pub started: Instant,
     _dir: TempDir,
 }
 
@@ -41,9 +42,14 @@ pub fn bin() -> &'static str {
 
 /// `skyindex run` against `database_url` with extra args; logs go to a file.
 pub fn spawn_run(database_url: &str, args: &[&str]) -> Running {
+    spawn_run_of(bin(), database_url, args)
+}
+
+/// The same with another build of the binary (the chaos suite runs the release build).
+pub fn spawn_run_of(binary: &str, database_url: &str, args: &[&str]) -> Running {
     let dir = TempDir::new("run");
     let log = dir.0.join("skyindex.log");
-    let child = Command::new(bin())
+    let child = Command::new(binary)
         .arg("--log-file")
         .arg(&log)
         .arg("run")
@@ -59,6 +65,7 @@ pub fn spawn_run(database_url: &str, args: &[&str]) -> Running {
     Running {
         child,
         log,
+        started: Instant::now(),
         _dir: dir,
     }
 }
@@ -68,11 +75,15 @@ impl Running {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().expect("try_wait")
+    }
+
     /// Waits for exit, at most `limit`; kills and panics past it.
     pub fn wait(&mut self, limit: Duration) -> ExitStatus {
         let until = Instant::now() + limit;
         loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
+            if let Some(status) = self.exited() {
                 return status;
             }
             if Instant::now() > until {
@@ -98,13 +109,34 @@ impl Running {
     }
 
     pub fn signal(&self, sig: i32) {
-        // SAFETY-free: kill(1) as a command keeps the test free of libc bindings.
-        let status = Command::new("kill")
+        // kill(1) keeps the tests free of libc bindings; a process already gone is fine.
+        let _ = Command::new("kill")
             .arg(format!("-{sig}"))
             .arg(self.child.id().to_string())
-            .status()
-            .expect("kill");
-        assert!(status.success());
+            .stderr(Stdio::null())
+            .status();
+    }
+
+    /// SIGTERM, and a clean exit within 15 s; how long the exit took.
+    pub fn stop(&mut self) -> Duration {
+        let asked = Instant::now();
+        self.signal(15);
+        let status = self.wait(Duration::from_secs(15));
+        assert!(
+            status.success(),
+            "exit {status} after SIGTERM; log:\n{}",
+            self.log_text()
+        );
+        asked.elapsed()
+    }
+
+    /// The last `stats` line of the log.
+    pub fn last_stats(&self) -> String {
+        self.log_text()
+            .lines()
+            .rfind(|l| l.contains(" stats "))
+            .unwrap_or("")
+            .to_owned()
     }
 }
 
