@@ -17,6 +17,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod decode;
+pub mod ipld;
 pub mod dispatch;
 pub mod inspect;
 pub mod logging;

@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use ipld_core::ipld::Ipld;
-use skyindex::decode::cbor::validate_item;
+use skyindex::ipld::cbor::validate_item;
 use skyindex::decode::{decode_frame, Frame, TypedEvent};
 use skyindex::records;
 use skyindex::source::capture::CaptureReader;

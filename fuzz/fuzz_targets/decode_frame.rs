@@ -5,7 +5,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use skyindex::decode::cbor::validate_exact;
+use skyindex::ipld::cbor::validate_exact;
 use skyindex::decode::{decode_frame, Frame, TypedEvent};
 
 fuzz_target!(|data: &[u8]| {

@@ -5,8 +5,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use skyindex::decode::car::CarSlice;
-use skyindex::decode::cbor::{validate_exact, validate_item};
+use skyindex::ipld::car::CarSlice;
+use skyindex::ipld::cbor::{validate_exact, validate_item};
 use skyindex::records::{self, lexjson, Record};
 
 const COLLECTIONS: [&str; 7] = [

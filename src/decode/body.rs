@@ -4,7 +4,7 @@
 use cid::Cid;
 use serde::Deserialize;
 
-use super::car::CarSlice;
+use crate::ipld::CarSlice;
 use super::error::{DecodeError, InvalidOp};
 use super::event::{
     Account, AccountStatus, Commit, ErrorFrame, Identity, Info, Op, OpAction, SyncEvent,
@@ -148,7 +148,7 @@ fn check_commit_block(
     let bytes = car
         .get(cid)
         .map_err(|e| invalid(T, format!("commit block: {e}")))?;
-    crate::decode::cbor::validate_exact(bytes)
+    crate::ipld::cbor::validate_exact(bytes)
         .map_err(|e| invalid(T, format!("commit block: {e}")))?;
     let block: CommitBlock = serde_ipld_dagcbor::from_slice(bytes)
         .map_err(|e| invalid(T, format!("commit block: {e}")))?;
@@ -357,7 +357,7 @@ pub(super) struct Context {
 
 pub(super) fn context(body: &[u8]) -> Context {
     let mut ctx = Context::default();
-    for (key, value) in crate::decode::cbor::leading_map_entries(body) {
+    for (key, value) in crate::ipld::cbor::leading_map_entries(body) {
         match key {
             "seq" => ctx.seq = serde_ipld_dagcbor::from_slice(value).ok(),
             "repo" => ctx.repo = serde_ipld_dagcbor::from_slice(value).ok(),
@@ -387,6 +387,6 @@ fn after_key<'a>(body: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
 
 /// The CBOR value at the start of `bytes`, if it is whole and of type `T`.
 fn leading_value<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Option<T> {
-    let len = crate::decode::cbor::validate_item(bytes).ok()?;
+    let len = crate::ipld::cbor::validate_item(bytes).ok()?;
     serde_ipld_dagcbor::from_slice(&bytes[..len]).ok()
 }

@@ -2,8 +2,8 @@
 
 use thiserror::Error;
 
-use super::car::CarError;
-use super::cbor::CborError;
+use crate::ipld::car::CarError;
+use crate::ipld::cbor::CborError;
 
 /// Why a whole frame could not be decoded. The stream goes on; the caller counts and logs it
 /// with whatever seq and repo [`DecodeError::context`] could recover.

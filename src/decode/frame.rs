@@ -3,7 +3,7 @@
 use serde::Deserialize;
 
 use super::body;
-use super::cbor;
+use crate::ipld::cbor;
 use super::error::{DecodeError, FrameError};
 use super::event::{Frame, Skipped, TypedEvent};
 use super::limits::MAX_FRAME_BYTES;

@@ -7,14 +7,11 @@
 //! is long.
 
 mod body;
-pub mod car;
-pub mod cbor;
 mod error;
 mod event;
 mod frame;
 pub mod limits;
 
-pub use car::{Block, CarSlice};
 pub use error::{DecodeError, FrameError, InvalidOp};
 pub use event::{
     Account, AccountStatus, Commit, ErrorFrame, Frame, Identity, Info, Op, OpAction, Skipped,

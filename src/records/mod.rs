@@ -77,7 +77,7 @@ impl Record {
     /// Decodes and validates a record of `collection` from its (already CID-checked) block.
     pub fn decode(collection: &str, bytes: &[u8]) -> Result<Record, RecordError> {
         // Canonical, and no NUL anywhere: what we keep must render as lex-JSON and fit jsonb.
-        crate::decode::cbor::validate_record(bytes)
+        crate::ipld::cbor::validate_record(bytes)
             .map_err(|e| RecordError::Cbor(e.to_string()))?;
         let value = match collection {
             POST => RecordValue::Post(post::decode(bytes)?),

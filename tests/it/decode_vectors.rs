@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use ipld_core::ipld::Ipld;
 use serde_json::Value;
-use skyindex::decode::car::CarSlice;
-use skyindex::decode::cbor::{validate_exact, validate_item};
+use skyindex::ipld::car::CarSlice;
+use skyindex::ipld::cbor::{validate_exact, validate_item};
 use skyindex::decode::{decode_frame, AccountStatus, DecodeError, Frame, OpAction, TypedEvent};
 use skyindex::records::{self, lexjson, Record, RecordValue};
 

@@ -312,7 +312,7 @@ fn builders_make_events_as_decoding_would() {
 
     // Records: the CID is of the bytes, and the record decoded from them.
     let p = post("hello", None, None);
-    assert_eq!(skyindex::decode::car::check_cid_profile(&p.cid), Ok(()));
+    assert_eq!(skyindex::ipld::cid::check_cid_profile(&p.cid), Ok(()));
     assert_eq!(p.cid, events::cid_of(&p.record.bytes));
     assert!(p.cid.to_string().starts_with("bafyrei"));
     let RecordValue::Post(decoded) = &p.record.value else {

@@ -238,7 +238,7 @@ impl<'a> Validator<'a> {
                 };
                 // The link itself must be a whole CID of atproto's profile (v1, dag-cbor or
                 // raw, sha-256), with nothing after it.
-                match super::car::read_cid(cid) {
+                match super::cid::read_cid(cid) {
                     Ok((_, n)) if n == cid.len() => Ok(()),
                     Ok(_) => self.err(cid_at, "trailing bytes after the CID"),
                     Err(_) => self.err(cid_at, "CID is malformed or not v1/dag-cbor|raw/sha-256"),

@@ -1,0 +1,11 @@
+//! Our bounds on what IPLD bytes may claim, whoever reads them (frames, repo exports, labels).
+
+/// Our bound on CAR roots; real slices and repo exports have exactly one.
+pub const MAX_CAR_ROOTS: usize = 16;
+/// Our bound on the CAR header; a header with one root is about 60 bytes.
+pub const MAX_CAR_HEADER_BYTES: usize = 4_096;
+/// Our bound on the blocks in one CAR slice: 200 ops each with a record and an MST path of a
+/// few nodes stays far below this.
+pub const MAX_CAR_BLOCKS: usize = 10_000;
+/// Nesting depth of any CBOR value we accept; records are a handful of levels deep.
+pub const MAX_CBOR_DEPTH: usize = 64;
