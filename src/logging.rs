@@ -9,6 +9,19 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 
 use env_logger::{Builder, Target};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum LoggingError {
+    #[error("LOG_LEVEL {0:?}: expected error, warn, info, debug or trace")]
+    Level(String),
+    #[error("--log-file {}", .0.display())]
+    File(PathBuf, #[source] io::Error),
+    #[error("SIGHUP handler")]
+    Signal(#[source] io::Error),
+    #[error("installing the logger")]
+    Install(#[source] log::SetLoggerError),
+}
 
 /// A log file that reopens itself (same path) on the next write after SIGHUP.
 struct ReopeningFile {
@@ -45,15 +58,11 @@ impl Write for Handle {
 }
 
 /// Installs the logger. `level` is LOG_LEVEL; RUST_LOG wins when set.
-pub fn init(level: &str, log_file: Option<&Path>) -> Result<(), String> {
+pub fn init(level: &str, log_file: Option<&Path>) -> Result<(), LoggingError> {
     let level = match level.to_ascii_lowercase().as_str() {
         l @ ("error" | "warn" | "info" | "debug" | "trace" | "off") => l.to_owned(),
         "warning" => "warn".to_owned(),
-        other => {
-            return Err(format!(
-                "LOG_LEVEL {other:?}: expected error, warn, info, debug or trace"
-            ))
-        }
+        other => return Err(LoggingError::Level(other.to_owned())),
     };
     let mut builder = Builder::new();
     // Our own lines at the chosen level; dependencies only when they warn.
@@ -74,10 +83,10 @@ pub fn init(level: &str, log_file: Option<&Path>) -> Result<(), String> {
         )
     });
     if let Some(path) = log_file {
-        let file = open(path).map_err(|e| format!("--log-file {}: {e}", path.display()))?;
+        let file = open(path).map_err(|e| LoggingError::File(path.to_owned(), e))?;
         let reopen = Arc::new(AtomicBool::new(false));
         signal_hook::flag::register(signal_hook::consts::SIGHUP, reopen.clone())
-            .map_err(|e| format!("SIGHUP handler: {e}"))?;
+            .map_err(LoggingError::Signal)?;
         let handle = Handle(Arc::new(ReopeningFile {
             path: path.to_owned(),
             file: Mutex::new(file),
@@ -87,5 +96,5 @@ pub fn init(level: &str, log_file: Option<&Path>) -> Result<(), String> {
     } else {
         builder.target(Target::Stderr);
     }
-    builder.try_init().map_err(|e| e.to_string())
+    builder.try_init().map_err(LoggingError::Install)
 }

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 
-use super::schema::firehose_cursor;
+use crate::schema::firehose_cursor;
 
 pub fn read(conn: &mut PgConnection, service: &str) -> QueryResult<Option<i64>> {
     firehose_cursor::table

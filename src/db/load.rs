@@ -6,9 +6,9 @@ use std::collections::{HashMap, HashSet};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Text};
 
-use super::models::UserState;
-use super::schema::{blocks, follows, generic_records, likes, posts, reposts, users};
-use crate::writer::plan::{pair_key, EdgeInfo, Loaded, Needs, Pair, PostInfo};
+use crate::changes::rows::UserState;
+use crate::changes::{pair_key, EdgeInfo, Loaded, Needs, Pair, PostInfo};
+use crate::schema::{blocks, follows, generic_records, likes, posts, reposts, users};
 
 pub fn load(conn: &mut PgConnection, needs: &Needs) -> QueryResult<Loaded> {
     let mut loaded = Loaded::default();

@@ -1,13 +1,20 @@
-//! PostgreSQL: the generated schema, row types, the connection pool, migrations, the cursor, and
-//! the statements that load and write a planned group of events. Knows nothing of the pipeline.
+//! PostgreSQL: the connection pool, migrations, the cursor, and the statements that load and
+//! write a group's change set (`changes`), purge an account, and answer the operator commands.
+//! Knows no threads, channels or stages: every function takes a connection and values.
 
+pub mod blame;
+pub mod connect;
+pub mod counters;
 pub mod cursor;
-pub mod errors;
+pub mod error;
 pub mod load;
 pub mod migrate;
-pub mod models;
 pub mod pool;
 pub mod purge;
-pub mod schema;
-pub mod setup;
+pub mod status;
 pub mod store;
+
+pub use error::DbError;
+
+/// Rows per multi-row INSERT: well under PostgreSQL's 65,535 bind parameters for our widest row.
+const CHUNK: usize = 1000;

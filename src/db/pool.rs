@@ -1,6 +1,7 @@
 //! The r2d2 pool of Diesel connections. Each writer holds one connection for its lifetime; the
 //! cursor keeper holds one more: pool size = writers + 1.
 
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -10,6 +11,10 @@ use diesel::r2d2::{
 };
 use diesel::sql_types::Bool;
 use diesel::RunQueryDsl;
+use log::warn;
+
+use crate::backoff::Backoff;
+use crate::shutdown::sleep_unless_stopped;
 
 pub type PgPool = Pool<Manager>;
 pub type PgPooled = PooledConnection<Manager>;
@@ -86,4 +91,26 @@ pub fn build(url: &str, size: u32, synchronous_commit_off: bool) -> PgPool {
             synchronous_commit_off,
         }))
         .build_unchecked(Manager(ConnectionManager::new(url)))
+}
+
+/// Takes a connection, retrying with backoff until the database answers; `None` when `stop` is
+/// set first. For the service's start: a database that is down is waited for, not fatal.
+pub fn get_retrying(pool: &PgPool, stop: &AtomicBool) -> Option<PgPooled> {
+    let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(10));
+    loop {
+        match pool.get() {
+            Ok(conn) => return Some(conn),
+            Err(e) => {
+                let wait = backoff.next_delay();
+                warn!(
+                    "database unreachable ({e}); retry {} in {} ms",
+                    backoff.attempts(),
+                    wait.as_millis()
+                );
+                if !sleep_unless_stopped(wait, stop) {
+                    return None;
+                }
+            }
+        }
+    }
 }

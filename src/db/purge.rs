@@ -6,9 +6,9 @@ use std::collections::BTreeSet;
 
 use diesel::prelude::*;
 
-use super::models::ProfileColumns;
-use super::schema::{blocks, feed_items, follows, generic_records, likes, posts, reposts, users};
-use crate::writer::plan::Deltas;
+use crate::changes::rows::ProfileColumns;
+use crate::changes::Deltas;
+use crate::schema::{blocks, feed_items, follows, generic_records, likes, posts, reposts, users};
 
 /// Rows removed, for the log line.
 #[derive(Debug, Default, Clone, Copy)]

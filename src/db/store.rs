@@ -1,18 +1,13 @@
-//! Writes a planned segment: for each table, one DELETE of the URIs that go or change, then
-//! multi-row INSERTs of the rows that come; account rows upserted once; counters last.
+//! Writes a planned segment: for each table, one DELETE of the URIs that go or change, then a
+//! COPY of the rows that come; account rows upserted once. Counters are written last, by
+//! [`super::counters`].
 
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 
-use super::schema::{
-    blocks, feed_items, follows, generic_records, likes, post_aggregations, posts, reposts,
-    user_aggregations, users,
-};
-use crate::db::models::{PostCounts, UserCounts};
-use crate::writer::plan::{Deltas, Plan};
-
-/// Rows per INSERT: well under PostgreSQL's 65,535 bind parameters for our widest row (17).
-const CHUNK: usize = 1000;
+use super::CHUNK;
+use crate::changes::Plan;
+use crate::schema::{blocks, feed_items, follows, generic_records, likes, posts, reposts, users};
 
 macro_rules! write_table {
     ($conn:expr, $diff:expr, $table:ident) => {{
@@ -59,58 +54,5 @@ pub fn write_plan(conn: &mut PgConnection, plan: &Plan) -> QueryResult<()> {
     write_table!(conn, plan.blocks, blocks);
     write_table!(conn, plan.generic, generic_records);
     write_table!(conn, plan.feed_items, feed_items);
-    Ok(())
-}
-
-/// Applies a group's counter deltas, in key order (see `plan::Deltas` on why).
-pub fn write_deltas(conn: &mut PgConnection, deltas: &Deltas) -> QueryResult<()> {
-    let posts: Vec<PostCounts> = deltas
-        .posts
-        .iter()
-        .map(|(uri, d)| PostCounts {
-            post_uri: uri.clone(),
-            like_count: d.likes,
-            repost_count: d.reposts,
-            reply_count: d.replies,
-            quote_count: d.quotes,
-        })
-        .collect();
-    for chunk in posts.chunks(CHUNK) {
-        use post_aggregations::dsl as p;
-        diesel::insert_into(p::post_aggregations)
-            .values(chunk)
-            .on_conflict(p::post_uri)
-            .do_update()
-            .set((
-                p::like_count.eq(p::like_count + excluded(p::like_count)),
-                p::repost_count.eq(p::repost_count + excluded(p::repost_count)),
-                p::reply_count.eq(p::reply_count + excluded(p::reply_count)),
-                p::quote_count.eq(p::quote_count + excluded(p::quote_count)),
-            ))
-            .execute(conn)?;
-    }
-    let users: Vec<UserCounts> = deltas
-        .users
-        .iter()
-        .map(|(did, d)| UserCounts {
-            did: did.clone(),
-            followers_count: d.followers,
-            follows_count: d.follows,
-            posts_count: d.posts,
-        })
-        .collect();
-    for chunk in users.chunks(CHUNK) {
-        use user_aggregations::dsl as u;
-        diesel::insert_into(u::user_aggregations)
-            .values(chunk)
-            .on_conflict(u::did)
-            .do_update()
-            .set((
-                u::followers_count.eq(u::followers_count + excluded(u::followers_count)),
-                u::follows_count.eq(u::follows_count + excluded(u::follows_count)),
-                u::posts_count.eq(u::posts_count + excluded(u::posts_count)),
-            ))
-            .execute(conn)?;
-    }
     Ok(())
 }

@@ -4,12 +4,12 @@
 use cid::Cid;
 use serde::Deserialize;
 
-use crate::ipld::CarSlice;
 use super::error::{DecodeError, InvalidOp};
 use super::event::{
     Account, AccountStatus, Commit, ErrorFrame, Identity, Info, Op, OpAction, SyncEvent,
 };
 use super::limits::{MAX_BLOCKS_BYTES, MAX_OPS, MAX_SYNC_BLOCKS_BYTES};
+use crate::ipld::CarSlice;
 use crate::records::Record;
 use crate::syntax;
 

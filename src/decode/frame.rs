@@ -3,10 +3,10 @@
 use serde::Deserialize;
 
 use super::body;
-use crate::ipld::cbor;
 use super::error::{DecodeError, FrameError};
 use super::event::{Frame, Skipped, TypedEvent};
 use super::limits::MAX_FRAME_BYTES;
+use crate::ipld::cbor;
 
 #[derive(Deserialize)]
 struct Header {
@@ -81,4 +81,15 @@ pub fn decode_frame(bytes: &[u8]) -> Result<Frame, FrameError> {
         }
     };
     event.map(Frame::Event).map_err(with_context)
+}
+
+/// The seq of a decoded frame, or what could be read of a damaged one's; error frames and
+/// `#info` have none.
+pub fn seq_of(decoded: &Result<Frame, FrameError>) -> Option<i64> {
+    match decoded {
+        Ok(Frame::Event(e)) => e.seq(),
+        Ok(Frame::Skipped(s)) => s.seq,
+        Ok(Frame::Error(_)) => None,
+        Err(e) => e.seq,
+    }
 }

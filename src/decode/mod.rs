@@ -17,4 +17,4 @@ pub use event::{
     Account, AccountStatus, Commit, ErrorFrame, Frame, Identity, Info, Op, OpAction, Skipped,
     SyncEvent, TypedEvent,
 };
-pub use frame::decode_frame;
+pub use frame::{decode_frame, seq_of};

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 use super::cbor;
-use super::cid::read_cid;
+use super::cid::{read_cid, CidError};
 use super::limits::{MAX_CAR_BLOCKS, MAX_CAR_HEADER_BYTES, MAX_CAR_ROOTS};
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -34,7 +34,7 @@ pub enum CarError {
     #[error("more than {MAX_CAR_BLOCKS} blocks")]
     TooManyBlocks,
     #[error("block at byte {at}: {reason}")]
-    BadCid { at: usize, reason: String },
+    BadCid { at: usize, reason: CidError },
     #[error("block {cid} does not match its CID")]
     HashMismatch { cid: String },
     #[error("block {cid} is not in the CAR slice")]

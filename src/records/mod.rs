@@ -12,14 +12,17 @@ pub mod lexjson;
 mod like;
 mod post;
 mod profile;
+mod repost;
+mod subject_ref;
 
 pub use block::Block;
 pub use common::{Blob, StrongRef};
 pub use follow::Follow;
 pub use generic::Generic;
-pub use like::{Like, Repost};
+pub use like::Like;
 pub use post::{Embed, Facet, FacetFeature, Post, ReplyRef};
 pub use profile::Profile;
+pub use repost::Repost;
 
 use thiserror::Error;
 
@@ -77,12 +80,11 @@ impl Record {
     /// Decodes and validates a record of `collection` from its (already CID-checked) block.
     pub fn decode(collection: &str, bytes: &[u8]) -> Result<Record, RecordError> {
         // Canonical, and no NUL anywhere: what we keep must render as lex-JSON and fit jsonb.
-        crate::ipld::cbor::validate_record(bytes)
-            .map_err(|e| RecordError::Cbor(e.to_string()))?;
+        crate::ipld::cbor::validate_record(bytes).map_err(|e| RecordError::Cbor(e.to_string()))?;
         let value = match collection {
             POST => RecordValue::Post(post::decode(bytes)?),
-            LIKE => RecordValue::Like(like::decode_like(bytes)?),
-            REPOST => RecordValue::Repost(like::decode_repost(bytes)?),
+            LIKE => RecordValue::Like(like::decode(bytes)?),
+            REPOST => RecordValue::Repost(repost::decode(bytes)?),
             FOLLOW => RecordValue::Follow(follow::decode(bytes)?),
             BLOCK => RecordValue::Block(block::decode(bytes)?),
             PROFILE => RecordValue::Profile(profile::decode(bytes)?),

@@ -4,8 +4,13 @@
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::time::Instant;
 
+use crossbeam_channel::Sender;
 use thiserror::Error;
+
+use super::{forward, RawFrame, SourceMsg};
 
 /// A record longer than this is not a firehose message; the file is damaged.
 pub const MAX_RECORD_BYTES: u32 = 64 << 20;
@@ -108,31 +113,26 @@ fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
     Ok(n)
 }
 
-/// Reads a capture file to the end (or to damage, or to `stop`) and sends its messages on.
-pub fn run_file(
-    path: &Path,
-    out: &crossbeam_channel::Sender<super::SourceMsg>,
-    stop: &std::sync::atomic::AtomicBool,
-) {
-    use super::{RawFrame, SourceMsg};
+/// Reads a capture file to the end (or to damage, or to `stop`) and sends its messages on, then
+/// how it ended.
+pub fn run_file(path: &Path, out: &Sender<SourceMsg>, stop: &AtomicBool) {
     let end = (|| {
-        let mut reader = CaptureReader::open(path).map_err(|e| e.to_string())?;
+        let mut reader = CaptureReader::open(path)?;
         loop {
-            if stop.load(std::sync::atomic::Ordering::Relaxed) {
+            if stop.load(Relaxed) {
                 return Ok(());
             }
-            match reader.next_record() {
-                Ok(Some(bytes)) => {
+            match reader.next_record()? {
+                Some(bytes) => {
                     let frame = RawFrame {
                         bytes: bytes.to_vec(),
-                        received: std::time::Instant::now(),
+                        received: Instant::now(),
                     };
-                    if out.send(SourceMsg::Frame(frame)).is_err() {
+                    if !forward(out, SourceMsg::Frame(frame), stop) {
                         return Ok(());
                     }
                 }
-                Ok(None) => return Ok(()),
-                Err(e) => return Err(e.to_string()),
+                None => return Ok(()),
             }
         }
     })();

@@ -5,23 +5,71 @@
 //! connection start at the live tip, `ConsumerTooSlow` simply reconnects.
 
 use std::io;
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{SendTimeoutError, Sender};
+use crossbeam_channel::Sender;
 use log::{info, warn};
+use thiserror::Error;
 use tungstenite::protocol::WebSocketConfig;
 use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Message, WebSocket};
 use url::Url;
 
-use super::{RawFrame, SourceMsg};
+use super::{forward, RawFrame, Resume, SourceMsg};
 use crate::backoff::Backoff;
 use crate::decode::limits::MAX_FRAME_BYTES;
 use crate::decode::{decode_frame, ErrorFrame, Frame};
-use crate::progress::Progress;
+use crate::error_chain::chain;
+use crate::shutdown::sleep_unless_stopped;
 use crate::stats::Stats;
+
+/// A relay URL we cannot use.
+#[derive(Debug, Error)]
+pub enum EndpointError {
+    #[error("relay URL {url:?}")]
+    Parse {
+        url: String,
+        #[source]
+        source: url::ParseError,
+    },
+    #[error("relay URL scheme {0:?}: use ws://, wss://, http:// or https://")]
+    Scheme(String),
+}
+
+/// Why a connection to a relay could not be opened.
+#[derive(Debug, Error)]
+pub enum ConnectError {
+    #[error("relay URL has no host")]
+    NoHost,
+    #[error("relay URL has no port")]
+    NoPort,
+    #[error("resolving {host}")]
+    Resolve {
+        host: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{host} has no address")]
+    NoAddress { host: String },
+    #[error("connecting to {addr}")]
+    Connect {
+        addr: SocketAddr,
+        #[source]
+        source: io::Error,
+    },
+    #[error("setting socket options")]
+    Socket(#[source] io::Error),
+    #[error("handshake with {host}")]
+    Handshake {
+        host: String,
+        #[source]
+        source: Box<tungstenite::Error>,
+    },
+    #[error("handshake with {host} timed out")]
+    HandshakeTimeout { host: String },
+}
 
 /// How often a blocked read wakes up to check for shutdown and stalls.
 const TICK: Duration = Duration::from_millis(200);
@@ -38,19 +86,19 @@ pub struct RelayConfig {
 
 /// `RELAY_URL` as users give it (`wss://bsky.network`, `https://…`, or the full endpoint) to the
 /// subscribeRepos endpoint.
-pub fn endpoint(relay: &str) -> Result<Url, String> {
-    let mut url = Url::parse(relay).map_err(|e| format!("relay URL {relay:?}: {e}"))?;
+pub fn endpoint(relay: &str) -> Result<Url, EndpointError> {
+    let mut url = Url::parse(relay).map_err(|source| EndpointError::Parse {
+        url: relay.to_owned(),
+        source,
+    })?;
     let scheme = match url.scheme() {
         "ws" | "http" => "ws",
         "wss" | "https" => "wss",
-        other => {
-            return Err(format!(
-                "relay URL scheme {other:?}: use ws://, wss://, http:// or https://"
-            ))
-        }
+        other => return Err(EndpointError::Scheme(other.to_owned())),
     };
+    // Only fails between special and non-special schemes, and all four here are special.
     url.set_scheme(scheme)
-        .map_err(|()| format!("relay URL {relay:?}: cannot use scheme {scheme}"))?;
+        .map_err(|()| EndpointError::Scheme(url.scheme().to_owned()))?;
     if !url
         .path()
         .ends_with("/xrpc/com.atproto.sync.subscribeRepos")
@@ -79,29 +127,47 @@ pub type Socket = WebSocket<MaybeTlsStream<TcpStream>>;
 
 /// Connects and completes the WebSocket handshake. Reads on the socket time out every tick, so
 /// the reading loop can look at its stop flag.
-pub fn connect(url: &Url) -> Result<Socket, String> {
-    let host = url.host_str().ok_or("relay URL has no host")?;
-    let port = url.port_or_known_default().ok_or("relay URL has no port")?;
+pub fn connect(url: &Url) -> Result<Socket, ConnectError> {
+    let host = url.host_str().ok_or(ConnectError::NoHost)?;
+    let port = url.port_or_known_default().ok_or(ConnectError::NoPort)?;
     let addrs = (host, port)
         .to_socket_addrs()
-        .map_err(|e| format!("resolving {host}: {e}"))?;
-    let mut last = format!("{host} has no address");
+        .map_err(|source| ConnectError::Resolve {
+            host: host.to_owned(),
+            source,
+        })?;
+    let mut last = ConnectError::NoAddress {
+        host: host.to_owned(),
+    };
     for addr in addrs {
         match TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT) {
             Ok(tcp) => {
                 tcp.set_read_timeout(Some(CONNECT_TIMEOUT))
-                    .map_err(|e| e.to_string())?;
-                tcp.set_nodelay(true).map_err(|e| e.to_string())?;
+                    .map_err(ConnectError::Socket)?;
+                tcp.set_nodelay(true).map_err(ConnectError::Socket)?;
                 let config = WebSocketConfig::default()
                     .max_message_size(Some(MAX_FRAME_BYTES))
                     .max_frame_size(Some(MAX_FRAME_BYTES));
                 let (ws, _response) =
                     tungstenite::client_tls_with_config(url.as_str(), tcp, Some(config), None)
-                        .map_err(|e| format!("handshake with {host}: {e}"))?;
-                set_read_timeout(&ws, TICK).map_err(|e| e.to_string())?;
+                        .map_err(|e| match e {
+                            tungstenite::HandshakeError::Failure(source) => {
+                                ConnectError::Handshake {
+                                    host: host.to_owned(),
+                                    source: Box::new(source),
+                                }
+                            }
+                            // A read timed out mid-handshake.
+                            tungstenite::HandshakeError::Interrupted(_) => {
+                                ConnectError::HandshakeTimeout {
+                                    host: host.to_owned(),
+                                }
+                            }
+                        })?;
+                set_read_timeout(&ws, TICK).map_err(ConnectError::Socket)?;
                 return Ok(ws);
             }
-            Err(e) => last = format!("connecting to {addr}: {e}"),
+            Err(source) => last = ConnectError::Connect { addr, source },
         }
     }
     Err(last)
@@ -115,34 +181,6 @@ fn set_read_timeout(ws: &Socket, timeout: Duration) -> io::Result<()> {
     }
 }
 
-/// Sends downstream, waking up to check for shutdown while the channel is full.
-fn forward(out: &Sender<SourceMsg>, mut msg: SourceMsg, stop: &AtomicBool) -> bool {
-    loop {
-        match out.send_timeout(msg, TICK) {
-            Ok(()) => return true,
-            Err(SendTimeoutError::Timeout(m)) => {
-                if stop.load(Relaxed) {
-                    return false;
-                }
-                msg = m;
-            }
-            Err(SendTimeoutError::Disconnected(_)) => return false,
-        }
-    }
-}
-
-/// Sleeps, waking early on shutdown. False when stopping.
-fn pause(d: Duration, stop: &AtomicBool) -> bool {
-    let until = Instant::now() + d;
-    while Instant::now() < until {
-        if stop.load(Relaxed) {
-            return false;
-        }
-        std::thread::sleep(TICK.min(until.saturating_duration_since(Instant::now())));
-    }
-    !stop.load(Relaxed)
-}
-
 /// Why a connection ended.
 enum End {
     Stop,
@@ -153,7 +191,7 @@ enum End {
 /// Reads the relay until `stop` is set. Returns when stopping.
 pub fn run(
     config: &RelayConfig,
-    progress: &Progress,
+    resume: &dyn Resume,
     out: &Sender<SourceMsg>,
     stop: &AtomicBool,
     stats: &Stats,
@@ -163,7 +201,7 @@ pub fn run(
     let mut live = config.start_live;
     let mut first = true;
     while !stop.load(Relaxed) {
-        let cursor = if live { None } else { progress.watermark().0 };
+        let cursor = if live { None } else { resume.cursor() };
         let url = with_cursor(&config.endpoint, cursor);
         if !first {
             Stats::add(&stats.reconnects, 1);
@@ -179,11 +217,12 @@ pub fn run(
             Err(e) => {
                 let wait = backoff.next_delay();
                 warn!(
-                    "relay connection failed: {e}; attempt {} failed, retrying in {} ms",
+                    "relay connection failed: {}; attempt {} failed, retrying in {} ms",
+                    chain(&e),
                     backoff.attempts(),
                     wait.as_millis()
                 );
-                if !pause(wait, stop) {
+                if !sleep_unless_stopped(wait, stop) {
                     return;
                 }
                 continue;
@@ -199,13 +238,13 @@ pub fn run(
             End::Stop => return,
             End::Live => {
                 live = true;
-                progress.restart_at(None);
+                resume.restart_live();
             }
             End::Reconnect => {}
         }
         let wait = backoff.next_delay();
         info!("reconnecting in {} ms", wait.as_millis());
-        if !pause(wait, stop) {
+        if !sleep_unless_stopped(wait, stop) {
             return;
         }
     }
@@ -227,35 +266,31 @@ fn read_until_end(
             Ok(Message::Binary(bytes)) => {
                 last_frame = Instant::now();
                 backoff.reset();
-                // Error frames end the connection; act on them here, where the connection is.
-                let end = match bytes.first() {
-                    // A header map whose first key is "op" with a negative value: cheap test
-                    // first, full decode only for real error frames.
-                    Some(_) if is_error_frame(&bytes) => match decode_frame(&bytes) {
-                        Ok(Frame::Error(ErrorFrame::FutureCursor(m))) => {
-                            warn!("relay says FutureCursor ({}): our cursor is ahead of it; starting from live", m.unwrap_or_default());
-                            Some(End::Live)
+                // Error frames end the connection: act on them here, where the connection is,
+                // and hand them on decoded. A cheap test of the header first; a full decode
+                // only for real error frames.
+                if is_error_frame(&bytes) {
+                    if let Ok(Frame::Error(error)) = decode_frame(&bytes) {
+                        let end = error_frame_end(&error);
+                        let msg = SourceMsg::ErrorFrame {
+                            error,
+                            bytes: bytes.len(),
+                        };
+                        if !forward(out, msg, stop) {
+                            return End::Stop;
                         }
-                        Ok(Frame::Error(ErrorFrame::ConsumerTooSlow(m))) => {
-                            warn!(
-                                "relay says ConsumerTooSlow ({}): reconnecting from the cursor",
-                                m.unwrap_or_default()
-                            );
-                            Some(End::Reconnect)
+                        match end {
+                            Some(end) => return end,
+                            None => continue,
                         }
-                        _ => None,
-                    },
-                    _ => None,
-                };
+                    }
+                }
                 let frame = RawFrame {
                     bytes: bytes.into(),
                     received: last_frame,
                 };
                 if !forward(out, SourceMsg::Frame(frame), stop) {
                     return End::Stop;
-                }
-                if let Some(end) = end {
-                    return end;
                 }
             }
             Ok(Message::Close(frame)) => {
@@ -285,6 +320,28 @@ fn read_until_end(
                 return End::Reconnect;
             }
         }
+    }
+}
+
+/// What an error frame does to the connection: `FutureCursor` sends us to the live tip,
+/// `ConsumerTooSlow` reconnects from the cursor; others are only reported (the relay closes).
+fn error_frame_end(error: &ErrorFrame) -> Option<End> {
+    match error {
+        ErrorFrame::FutureCursor(m) => {
+            warn!(
+                "relay says FutureCursor ({}): our cursor is ahead of it; starting from live",
+                m.as_deref().unwrap_or_default()
+            );
+            Some(End::Live)
+        }
+        ErrorFrame::ConsumerTooSlow(m) => {
+            warn!(
+                "relay says ConsumerTooSlow ({}): reconnecting from the cursor",
+                m.as_deref().unwrap_or_default()
+            );
+            Some(End::Reconnect)
+        }
+        ErrorFrame::Other { .. } => None,
     }
 }
 

@@ -3,8 +3,9 @@
 
 use diesel::prelude::*;
 
-use super::plan::{self, Deltas, Lookup, PlanStats};
-use crate::db::{load, purge, store};
+use super::{keys, plan};
+use crate::changes::{Deltas, Lookup, PlanStats};
+use crate::db::{counters, load, purge, store};
 use crate::decode::{AccountStatus, TypedEvent};
 
 /// Splits a group after every event that deletes an account: that account's records are purged
@@ -56,7 +57,7 @@ pub fn apply_group_with(
         let mut deltas = Deltas::default();
         let mut stats = GroupStats::default();
         for segment in segments(events) {
-            let needs = plan::needs(segment, lookup);
+            let needs = keys::needs(segment, lookup);
             let loaded = load::load(conn, &needs)?;
             let plan = plan::plan(segment, loaded, &mut deltas);
             store::write_plan(conn, &plan)?;
@@ -67,7 +68,7 @@ pub fn apply_group_with(
             }
             stats.plan.add(&plan.stats);
         }
-        store::write_deltas(conn, &deltas)?;
+        counters::write_deltas(conn, &deltas)?;
         Ok(stats)
     })
 }

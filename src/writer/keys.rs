@@ -1,27 +1,9 @@
 //! The keys a segment of events touches: which table each record lives in, its AT-URI, and
 //! the URIs and (actor, subject) pairs to load before planning.
 
+use crate::changes::{Lookup, Needs};
 use crate::decode::{OpAction, TypedEvent};
 use crate::records::{self, RecordValue};
-
-use super::plan::Pair;
-
-/// The keys a segment touches, to load before planning.
-#[derive(Debug, Default)]
-pub struct Needs {
-    pub dids: Vec<String>,
-    pub posts: Vec<String>,
-    pub likes: Vec<String>,
-    pub reposts: Vec<String>,
-    pub follows: Vec<String>,
-    pub blocks: Vec<String>,
-    pub generic: Vec<String>,
-    /// Pairs named by the records being created; pairs of rows being deleted are added by the
-    /// loader from the rows it finds.
-    pub like_pairs: Vec<Pair>,
-    pub repost_pairs: Vec<Pair>,
-    pub follow_pairs: Vec<Pair>,
-}
 
 /// Where a record of this collection and key lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,18 +32,6 @@ pub fn table_of(collection: &str, rkey: &str) -> Table {
 
 pub fn at_uri(did: &str, collection: &str, rkey: &str) -> String {
     format!("at://{did}/{collection}/{rkey}")
-}
-
-/// How much of the table to look at before planning.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lookup {
-    /// Skip looking up the URIs of `create` ops: a commit newer than the repo's last applied
-    /// rev creates records the repo did not have, so their rows cannot exist. Saves a probe per
-    /// create (most ops). If a malformed stream breaks the assumption, the insert fails on the
-    /// primary key and the group is planned again `Careful`ly.
-    TrustCreates,
-    /// Look up every URI: a create of a record we hold replaces it.
-    Careful,
 }
 
 pub fn needs(events: &[&TypedEvent], lookup: Lookup) -> Needs {

@@ -1,9 +1,13 @@
-//! Writer threads: each owns one connection and applies groups of events in transactions.
+//! Writer threads: each owns the repos routed to it and one connection, and applies groups of
+//! events in transactions: keys to load (`keys`), an in-memory view of those rows (`sim`), the
+//! pure planner (`plan`, `rows`), and `apply`, which runs them against `db` in one transaction.
 
 pub mod apply;
-pub mod deltas;
+pub mod input;
 pub mod keys;
 pub mod plan;
 mod rows;
 pub mod sim;
 pub mod worker;
+
+pub use input::{Envelope, Ledger, Ticket};

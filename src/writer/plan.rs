@@ -15,106 +15,15 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
-pub use super::deltas::{Deltas, PostDelta, UserDelta};
-pub use super::keys::{at_uri, needs, Lookup, Needs};
-use super::keys::{table_of, Table};
-use super::rows::{created_at_of, feed_items, like_row, post_row, profile_columns};
-use super::sim::{TableDiff, TableSim};
-use crate::db::models::{
-    BlockRow, FeedItemRow, FollowRow, GenericRow, LikeRow, PostRow, ProfileColumns, RepostRow,
-    UserState,
+use super::keys::{at_uri, table_of, Table};
+use super::rows::{created_at_of, feed_items, like_row, post_row, profile_columns, repost_row};
+use super::sim::TableSim;
+use crate::changes::rows::{
+    BlockRow, FollowRow, GenericRow, LikeRow, PostRow, ProfileColumns, RepostRow, UserState,
 };
+use crate::changes::{pair_key, Deltas, EdgeInfo, Loaded, Pair, Plan, PlanStats, PostInfo};
 use crate::decode::{Account, AccountStatus, Commit, Op, OpAction, TypedEvent};
 use crate::records::{Record, RecordValue};
-/// What the planner needs to know about a post already in the database.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PostInfo {
-    pub cid: String,
-    pub author: String,
-    pub parent_uri: Option<String>,
-    pub quote_uri: Option<String>,
-}
-
-/// A like, repost or follow already in the database: its actor and subject.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EdgeInfo {
-    pub cid: String,
-    pub actor: String,
-    pub subject: String,
-}
-
-/// An (actor, subject) pair, for the once-per-account counting of likes, reposts and follows.
-pub type Pair = (String, String);
-
-pub fn pair_key(actor: &str, subject: &str) -> Pair {
-    (actor.to_owned(), subject.to_owned())
-}
-
-/// The database's state for exactly the keys a segment touches (see [`needs`]).
-#[derive(Debug, Default)]
-pub struct Loaded {
-    pub users: HashMap<String, UserState>,
-    pub posts: HashMap<String, PostInfo>,
-    pub likes: HashMap<String, EdgeInfo>,
-    pub reposts: HashMap<String, EdgeInfo>,
-    pub follows: HashMap<String, EdgeInfo>,
-    /// URI → CID.
-    pub blocks: HashMap<String, String>,
-    pub generic: HashMap<String, String>,
-    /// How many rows each pair has now (pairs with none are absent).
-    pub like_pairs: HashMap<Pair, i64>,
-    pub repost_pairs: HashMap<Pair, i64>,
-    pub follow_pairs: HashMap<Pair, i64>,
-}
-
-/// What happened to the ops and events of a segment, for the stats line.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PlanStats {
-    pub commits: u64,
-    pub ops_create: u64,
-    pub ops_update: u64,
-    pub ops_delete: u64,
-    /// Commits whose rev was not newer than the repo's: replays, harmless.
-    pub stale_commits: u64,
-    /// Identity and account events older than what we hold for the account: replays.
-    pub stale_events: u64,
-    /// Commits for accounts we hold as deleted.
-    pub deleted_account_commits: u64,
-    /// Commits whose `since` is not the rev we hold: events were missed upstream.
-    pub rev_gaps: u64,
-}
-
-impl PlanStats {
-    pub fn add(&mut self, o: &PlanStats) {
-        self.commits += o.commits;
-        self.ops_create += o.ops_create;
-        self.ops_update += o.ops_update;
-        self.ops_delete += o.ops_delete;
-        self.stale_commits += o.stale_commits;
-        self.stale_events += o.stale_events;
-        self.deleted_account_commits += o.deleted_account_commits;
-        self.rev_gaps += o.rev_gaps;
-    }
-}
-
-#[derive(Debug)]
-pub struct Plan {
-    /// Accounts seen or changed, full state columns, sorted by DID.
-    pub users: Vec<UserState>,
-    /// Profile columns to set, sorted by DID.
-    pub profiles: Vec<(String, ProfileColumns)>,
-    pub posts: TableDiff<PostRow>,
-    pub likes: TableDiff<LikeRow>,
-    pub reposts: TableDiff<RepostRow>,
-    pub follows: TableDiff<FollowRow>,
-    pub blocks: TableDiff<BlockRow>,
-    pub generic: TableDiff<GenericRow>,
-    pub feed_items: TableDiff<FeedItemRow>,
-    /// An account deleted by the segment's last event: its records are purged after the plan is
-    /// written (see `db::purge`).
-    pub purge: Option<String>,
-    pub stats: PlanStats,
-}
 
 pub fn event_time(time: &str) -> DateTime<Utc> {
     // Decoding refused events whose time does not parse; the epoch is never reached in practice
@@ -128,7 +37,7 @@ struct Planner<'d> {
     profiles: BTreeMap<String, ProfileColumns>,
     posts: TableSim<PostInfo, PostRow>,
     likes: Edges<LikeRow>,
-    reposts: Edges<LikeRow>,
+    reposts: Edges<RepostRow>,
     follows: Edges<FollowRow>,
     blocks: TableSim<String, BlockRow>,
     generic: TableSim<String, GenericRow>,
@@ -303,7 +212,7 @@ impl Planner<'_> {
             }
             (Table::Likes, None) => self.likes.remove(self.deltas, &uri),
             (Table::Reposts, Some(RecordValue::Repost(repost))) => {
-                let row = like_row(&uri, did, &cid, repost, time);
+                let row = repost_row(&uri, did, &cid, repost, time);
                 let subject = row.post_uri.clone();
                 self.reposts
                     .put(self.deltas, &uri, did, &subject, &cid, row);
@@ -413,10 +322,7 @@ impl Planner<'_> {
             profiles: self.profiles.into_iter().collect(),
             posts,
             likes,
-            reposts: TableDiff {
-                delete: reposts.delete,
-                insert: reposts.insert.into_iter().map(RepostRow::from).collect(),
-            },
+            reposts,
             follows: self.follows.sim.finish(),
             blocks: self.blocks.finish(),
             generic: self.generic.finish(),

@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 
-use super::sim::TableDiff;
-use crate::db::models::{FeedItemRow, LikeRow, PostRow, ProfileColumns};
+use crate::changes::rows::{FeedItemRow, LikeRow, PostRow, ProfileColumns, RepostRow};
+use crate::changes::TableDiff;
 use crate::records::{self, Post, Profile, Record, RecordValue};
 
 pub(super) fn post_row(
@@ -67,6 +67,25 @@ pub(super) fn like_row(
     }
 }
 
+pub(super) fn repost_row(
+    uri: &str,
+    did: &str,
+    cid: &str,
+    repost: &records::Repost,
+    time: DateTime<Utc>,
+) -> RepostRow {
+    RepostRow {
+        uri: uri.to_owned(),
+        cid: cid.to_owned(),
+        user_did: did.to_owned(),
+        post_uri: repost.subject.uri.clone(),
+        subject_cid: repost.subject.cid.clone(),
+        via_uri: repost.via.as_ref().map(|v| v.uri.clone()),
+        created_at: repost.created_at,
+        indexed_at: time,
+    }
+}
+
 pub(super) fn profile_columns(
     cid: &str,
     profile: &Profile,
@@ -86,7 +105,8 @@ pub(super) fn profile_columns(
 pub(super) fn created_at_of(value: &RecordValue) -> Option<DateTime<Utc>> {
     match value {
         RecordValue::Post(p) => Some(p.created_at),
-        RecordValue::Like(l) | RecordValue::Repost(l) => Some(l.created_at),
+        RecordValue::Like(l) => Some(l.created_at),
+        RecordValue::Repost(r) => Some(r.created_at),
         RecordValue::Follow(f) => Some(f.created_at),
         RecordValue::Block(b) => Some(b.created_at),
         RecordValue::Profile(p) => p.created_at,
@@ -97,7 +117,7 @@ pub(super) fn created_at_of(value: &RecordValue) -> Option<DateTime<Utc>> {
 /// Feed items follow posts and reposts row for row: same URI, deleted and inserted with them.
 pub(super) fn feed_items(
     posts: &TableDiff<PostRow>,
-    reposts: &TableDiff<LikeRow>,
+    reposts: &TableDiff<RepostRow>,
 ) -> TableDiff<FeedItemRow> {
     let mut delete: Vec<String> = posts
         .delete

@@ -7,6 +7,8 @@
 
 use std::collections::HashMap;
 
+use crate::changes::TableDiff;
+
 /// One row as the simulation sees it: `info` is what counter bookkeeping needs (also loaded for
 /// rows already in the database); `row` is the full row to insert, present only for rows this
 /// group writes.
@@ -26,19 +28,6 @@ struct Slot<I, R> {
 #[derive(Debug)]
 pub struct TableSim<I, R> {
     slots: HashMap<String, Slot<I, R>>,
-}
-
-/// What one table needs written: rows to delete by URI (gone, or replaced), then rows to insert.
-#[derive(Debug)]
-pub struct TableDiff<R> {
-    pub delete: Vec<String>,
-    pub insert: Vec<R>,
-}
-
-impl<R> TableDiff<R> {
-    pub fn is_empty(&self) -> bool {
-        self.delete.is_empty() && self.insert.is_empty()
-    }
 }
 
 impl<I, R> TableSim<I, R> {

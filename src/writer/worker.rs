@@ -12,12 +12,11 @@ use crossbeam_channel::{Receiver, RecvTimeoutError};
 use log::{debug, info, warn};
 
 use super::apply::{apply_group, GroupStats};
+use super::input::{Envelope, Ledger};
 use crate::backoff::Backoff;
-use crate::db::errors::{blame, Blame};
+use crate::db::blame::{blame, Blame};
 use crate::db::pool::{PgPool, PgPooled};
 use crate::decode::TypedEvent;
-use crate::progress::Progress;
-use crate::route::Envelope;
 use crate::stats::Stats;
 
 #[derive(Debug, Clone, Copy)]
@@ -30,7 +29,7 @@ pub struct Writer {
     pub id: usize,
     pub rx: Receiver<Envelope>,
     pub pool: PgPool,
-    pub progress: Arc<Progress>,
+    pub ledger: Arc<dyn Ledger>,
     pub stats: Arc<Stats>,
     pub config: WriterConfig,
     conn: Option<PgPooled>,
@@ -41,7 +40,7 @@ impl Writer {
         id: usize,
         rx: Receiver<Envelope>,
         pool: PgPool,
-        progress: Arc<Progress>,
+        ledger: Arc<dyn Ledger>,
         stats: Arc<Stats>,
         config: WriterConfig,
     ) -> Writer {
@@ -49,7 +48,7 @@ impl Writer {
             id,
             rx,
             pool,
-            progress,
+            ledger,
             stats,
             config,
             conn: None,
@@ -66,7 +65,7 @@ impl Writer {
                 self.stats
                     .latency
                     .record(now.duration_since(envelope.received));
-                self.progress.done(envelope.ticket);
+                self.ledger.done(envelope.ticket);
             }
             Stats::add(&self.stats.committed, group.len() as u64);
             self.stats.mark_commit();

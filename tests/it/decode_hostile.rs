@@ -7,11 +7,11 @@ use std::time::{Duration, Instant};
 use ipld_core::ipld::Ipld;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
+use skyindex::decode::limits::{MAX_BLOCKS_BYTES, MAX_FRAME_BYTES, MAX_OPS};
+use skyindex::decode::{decode_frame, DecodeError, Frame, FrameError, TypedEvent};
 use skyindex::ipld::car::{CarError, CarSlice};
 use skyindex::ipld::cbor::{validate_exact, validate_item};
-use skyindex::decode::limits::{MAX_BLOCKS_BYTES, MAX_FRAME_BYTES, MAX_OPS};
 use skyindex::ipld::limits::MAX_CAR_BLOCKS;
-use skyindex::decode::{decode_frame, DecodeError, Frame, FrameError, TypedEvent};
 use skyindex::records::{self, lexjson, Record};
 
 use crate::decode_support::{

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 
 use ipld_core::ipld::Ipld;
 use serde_json::Value;
+use skyindex::decode::{decode_frame, AccountStatus, DecodeError, Frame, OpAction, TypedEvent};
 use skyindex::ipld::car::CarSlice;
 use skyindex::ipld::cbor::{validate_exact, validate_item};
-use skyindex::decode::{decode_frame, AccountStatus, DecodeError, Frame, OpAction, TypedEvent};
 use skyindex::records::{self, lexjson, Record, RecordValue};
 
 use crate::decode_support::{b64, cid_of, encode, frame, from_lex_json, map, text, DAG_CBOR};

@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use ipld_core::ipld::Ipld;
 use sha2::{Digest, Sha256};
-use skyindex::ipld::cbor::{validate_exact, validate_item};
 use skyindex::decode::{decode_frame, Frame, OpAction, TypedEvent};
+use skyindex::ipld::cbor::{validate_exact, validate_item};
 use skyindex::ipld::CarSlice;
 use skyindex::records::{Embed, RecordValue};
 

@@ -281,11 +281,11 @@ fn schema_file_is_what_diesel_print_schema_prints() {
         String::from_utf8_lossy(&out.stderr)
     );
     let committed =
-        std::fs::read_to_string(common::project_dir().join("src/db/schema.rs")).expect("schema.rs");
+        std::fs::read_to_string(common::project_dir().join("src/schema.rs")).expect("schema.rs");
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
         committed,
-        "src/db/schema.rs is stale: regenerate it"
+        "src/schema.rs is stale: regenerate it"
     );
 }
 

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
 use diesel::RunQueryDsl;
-use skyindex::tools::replay::{Recording, ReplayOptions, ReplayServer};
+use skyindex::replay::{Recording, ReplayOptions, ReplayServer};
 
 use crate::common::{self, db::TestDb, proc, truth};
 

@@ -10,9 +10,9 @@ use diesel::prelude::*;
 use diesel::sql_types::Text;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
-use skyindex::db::schema::{feed_items, post_aggregations, posts, user_aggregations, users};
 use skyindex::decode::{InvalidOp, TypedEvent};
 use skyindex::records::{self, RecordValue};
+use skyindex::schema::{feed_items, post_aggregations, posts, user_aggregations, users};
 use skyindex::writer::apply::{apply_group, GroupStats};
 
 use crate::common::db::TestDb;

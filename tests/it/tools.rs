@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use skyindex::decode::{decode_frame, Frame};
-use skyindex::tools::replay::{Recording, ReplayOptions, ReplayServer};
+use skyindex::replay::{Recording, ReplayOptions, ReplayServer};
 
 use crate::common::{pds_small, read_capture};
 

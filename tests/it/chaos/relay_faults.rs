@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use diesel::pg::PgConnection;
 use diesel::Connection;
-use skyindex::tools::replay::{Recording, ReplayOptions, ReplayServer};
+use skyindex::replay::{Recording, ReplayOptions, ReplayServer};
 
 use crate::common::{self, truth};
 

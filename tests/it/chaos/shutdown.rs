@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
-use skyindex::tools::replay::{Recording, ReplayOptions, ReplayServer};
+use skyindex::replay::{Recording, ReplayOptions, ReplayServer};
 
 use crate::common::{self, db::DEFAULT_URL};
 

@@ -1,6 +1,6 @@
 //! `skyindex capture` recording from a replay server.
 
-use skyindex::tools::replay::ReplayOptions;
+use skyindex::replay::ReplayOptions;
 
 use super::{fixture_frames, serve, skyindex, TempDir};
 use crate::common::read_capture;

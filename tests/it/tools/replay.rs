@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use skyindex::decode::{decode_frame, ErrorFrame, Frame};
-use skyindex::tools::replay::{ReplayOptions, ReplayServer, WithoutCursor};
+use skyindex::replay::{ReplayOptions, ReplayServer, WithoutCursor};
 use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Message, WebSocket};
 

@@ -8,9 +8,8 @@ use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 
-/// Identifies one registered event; handed back by whoever finishes it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Ticket(u64);
+use crate::source::Resume;
+use crate::writer::{Ledger, Ticket};
 
 #[derive(Debug)]
 struct Slot {
@@ -103,5 +102,21 @@ impl Progress {
     /// Events registered and not yet finished.
     pub fn in_flight(&self) -> usize {
         self.lock().queue.len()
+    }
+}
+
+impl Ledger for Progress {
+    fn done(&self, ticket: Ticket) {
+        Progress::done(self, ticket);
+    }
+}
+
+impl Resume for Progress {
+    fn cursor(&self) -> Option<i64> {
+        self.watermark().0
+    }
+
+    fn restart_live(&self) {
+        self.restart_at(None);
     }
 }

@@ -1,9 +1,9 @@
-//! `skyindex inspect FILE`: what is in a capture, as a summary (frames by type, ops by
-//! collection, seq range and gaps, invalid items by reason, sizes), or with `--json` as
-//! Jetstream-shaped JSON lines for tools that speak Jetstream.
+//! What is in a capture (`skyindex inspect`), as a summary (frames by type, ops by collection,
+//! seq range and gaps, invalid items by reason, sizes), or as Jetstream-shaped JSON lines for
+//! tools that speak Jetstream.
 //!
-//! A damaged (truncated) capture is reported with its byte offset after everything before the
-//! damage has been counted or printed, and the exit code is 1, so scripts notice.
+//! A damaged (truncated) capture is reported after everything before the damage has been
+//! counted or printed: the functions here return the damage, and the caller decides.
 
 mod jetstream;
 mod summary;
@@ -11,45 +11,16 @@ mod summary;
 pub use jetstream::{events as jetstream_events, Event as JetstreamEvent};
 pub use summary::{reason_group, Summary, GAPS_KEPT};
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::Path;
-use std::process::ExitCode;
 
-use log::{error, info};
+use log::info;
 
-use crate::cli::InspectArgs;
 use crate::decode::{decode_frame, Frame, TypedEvent};
 use crate::source::capture::{CaptureError, CaptureReader};
 
-pub fn run(args: &InspectArgs) -> Result<ExitCode, String> {
-    let mut reader = CaptureReader::open(&args.file).map_err(|e| e.to_string())?;
-    let stdout = io::stdout();
-    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
-    let written = if args.json {
-        json_lines(&mut reader, &mut out)
-    } else {
-        summary(&args.file, &mut reader, &mut out)
-    };
-    let damage = match written.and_then(|damage| out.flush().map(|()| damage)) {
-        Ok(damage) => damage,
-        // The reader of our output went away (`| head`): what it wanted, it has.
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
-        Err(e) => return Err(format!("writing output: {e}")),
-    };
-    match damage {
-        None => Ok(ExitCode::SUCCESS),
-        Some(e) => {
-            error!(
-                "{}: {e}; everything before byte {} was read",
-                args.file.display(),
-                damage_offset(&e)
-            );
-            Ok(ExitCode::FAILURE)
-        }
-    }
-}
-
-fn damage_offset(e: &CaptureError) -> u64 {
+/// Where a damaged capture stops being readable.
+pub fn damage_offset(e: &CaptureError) -> u64 {
     match e {
         CaptureError::Truncated { offset, .. }
         | CaptureError::TooLong { offset, .. }
@@ -73,7 +44,9 @@ fn for_each_record(
     }
 }
 
-fn summary(
+/// Writes the summary of the capture at `path` (read through `reader`) to `out`; returns the
+/// damage, if the capture has any.
+pub fn summary(
     path: &Path,
     reader: &mut CaptureReader,
     out: &mut dyn Write,
@@ -118,7 +91,12 @@ struct Unshown {
     bad_time: u64,
 }
 
-fn json_lines(reader: &mut CaptureReader, out: &mut dyn Write) -> io::Result<Option<CaptureError>> {
+/// Writes one Jetstream-shaped JSON line per event to `out`, and logs what it left out; returns
+/// the damage, if the capture has any.
+pub fn json_lines(
+    reader: &mut CaptureReader,
+    out: &mut dyn Write,
+) -> io::Result<Option<CaptureError>> {
     let mut lines = 0u64;
     let mut unshown = Unshown::default();
     let damage = for_each_record(reader, |bytes| {

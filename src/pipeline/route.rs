@@ -8,17 +8,9 @@ use std::time::Instant;
 
 use crossbeam_channel::Sender;
 
+use super::progress::Progress;
 use crate::decode::TypedEvent;
-use crate::progress::{Progress, Ticket};
-
-/// An event on its way to a writer.
-#[derive(Debug)]
-pub struct Envelope {
-    pub ticket: Ticket,
-    pub event: TypedEvent,
-    /// When the frame was read from the source, for receive-to-commit latency.
-    pub received: Instant,
-}
+use crate::writer::Envelope;
 
 /// The writer's channel is closed: the writers have stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,13 +11,26 @@ use tungstenite::http::{header, StatusCode};
 use tungstenite::protocol::WebSocketConfig;
 use tungstenite::WebSocket;
 
-use super::server::TICK;
+use super::options::TICK;
 use crate::decode::limits::MAX_FRAME_BYTES;
 
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
-pub(super) fn handshake(stream: TcpStream) -> Result<(WebSocket<TcpStream>, Option<i64>), String> {
-    let io_err = |e: io::Error| e.to_string();
+/// Why a consumer's connection did not become a WebSocket.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum HandshakeError {
+    #[error("socket")]
+    Io(#[source] io::Error),
+    /// tungstenite's handshake error is generic over our callback's (unnameable) type, so it is
+    /// kept as its text.
+    #[error("WebSocket handshake: {0}")]
+    WebSocket(String),
+}
+
+pub(super) fn handshake(
+    stream: TcpStream,
+) -> Result<(WebSocket<TcpStream>, Option<i64>), HandshakeError> {
+    let io_err = HandshakeError::Io;
     // Accepted sockets may inherit the listener's non-blocking mode on some platforms.
     stream.set_nonblocking(false).map_err(io_err)?;
     stream.set_nodelay(true).map_err(io_err)?;
@@ -45,7 +58,7 @@ pub(super) fn handshake(stream: TcpStream) -> Result<(WebSocket<TcpStream>, Opti
         .max_message_size(Some(MAX_FRAME_BYTES))
         .max_frame_size(Some(MAX_FRAME_BYTES));
     let ws = tungstenite::accept_hdr_with_config(stream, callback, Some(config))
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| HandshakeError::WebSocket(e.to_string()))?;
     // From here on, reads and writes wake up every tick so the connection can see `stop`.
     ws.get_ref().set_read_timeout(Some(TICK)).map_err(io_err)?;
     ws.get_ref().set_write_timeout(Some(TICK)).map_err(io_err)?;

@@ -17,8 +17,8 @@ use tungstenite::protocol::CloseFrame;
 use tungstenite::{Bytes, Message, WebSocket};
 
 use super::handshake::handshake;
+use super::options::{Shared, WithoutCursor, TICK};
 use super::recording::{error_frame, Start};
-use super::server::{Shared, WithoutCursor, TICK};
 
 /// Frames sent between two looks at what the consumer sent us.
 const POLL_EVERY: usize = 64;

@@ -7,8 +7,8 @@ use log::warn;
 use rayon::prelude::*;
 use tungstenite::Bytes;
 
-use crate::decode::{decode_frame, Frame};
-use crate::source::capture::CaptureReader;
+use crate::decode::{decode_frame, seq_of};
+use crate::source::capture::{CaptureError, CaptureReader};
 
 /// One message of the capture.
 #[derive(Debug, Clone)]
@@ -37,8 +37,8 @@ pub enum Start {
 impl Recording {
     /// Reads a capture (plain or `.zst`). A damaged capture is served up to the damage, as the
     /// capture format asks of readers, with a warning.
-    pub fn load(path: &Path) -> Result<Recording, String> {
-        let mut reader = CaptureReader::open(path).map_err(|e| e.to_string())?;
+    pub fn load(path: &Path) -> Result<Recording, CaptureError> {
+        let mut reader = CaptureReader::open(path)?;
         let mut messages = Vec::new();
         loop {
             match reader.next_record() {
@@ -63,7 +63,7 @@ impl Recording {
         let frames: Vec<Recorded> = messages
             .into_par_iter()
             .map(|m| Recorded {
-                seq: seq_of(&m),
+                seq: seq_of(&decode_frame(&m)),
                 bytes: Bytes::from(m),
             })
             .collect();
@@ -114,15 +114,6 @@ impl Recording {
             (Some(seq), Some(c)) => seq > c,
             _ => true,
         }
-    }
-}
-
-fn seq_of(message: &[u8]) -> Option<i64> {
-    match decode_frame(message) {
-        Ok(Frame::Event(e)) => e.seq(),
-        Ok(Frame::Skipped(s)) => s.seq,
-        Ok(Frame::Error(_)) => None,
-        Err(e) => e.seq,
     }
 }
 

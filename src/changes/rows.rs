@@ -1,13 +1,11 @@
-//! Rows as Diesel writes them. Field order follows the schema, which `diesel print-schema`
-//! generates from the migrations; the compiler checks every column name and type against it.
+//! Rows as Diesel writes them: what a plan inserts into each table. Field order follows the
+//! schema, which `diesel print-schema` generates from the migrations; the compiler checks every
+//! column name and type against it.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
-use super::schema::{
-    blocks, feed_items, follows, generic_records, likes, post_aggregations, posts, reposts,
-    user_aggregations, users,
-};
+use crate::schema::{blocks, feed_items, follows, generic_records, likes, posts, reposts, users};
 
 #[derive(Debug, Clone, PartialEq, Insertable)]
 #[diesel(table_name = posts, treat_none_as_default_value = false)]
@@ -31,7 +29,6 @@ pub struct PostRow {
     pub indexed_at: DateTime<Utc>,
 }
 
-/// A like or a repost: both tables have this shape.
 #[derive(Debug, Clone, PartialEq, Insertable)]
 #[diesel(table_name = likes, treat_none_as_default_value = false)]
 pub struct LikeRow {
@@ -56,21 +53,6 @@ pub struct RepostRow {
     pub via_uri: Option<String>,
     pub created_at: DateTime<Utc>,
     pub indexed_at: DateTime<Utc>,
-}
-
-impl From<LikeRow> for RepostRow {
-    fn from(r: LikeRow) -> RepostRow {
-        RepostRow {
-            uri: r.uri,
-            cid: r.cid,
-            user_did: r.user_did,
-            post_uri: r.post_uri,
-            subject_cid: r.subject_cid,
-            via_uri: r.via_uri,
-            created_at: r.created_at,
-            indexed_at: r.indexed_at,
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Insertable)]
@@ -143,23 +125,4 @@ pub struct ProfileColumns {
     pub pinned_post_uri: Option<String>,
     pub profile_cid: Option<String>,
     pub profile_record: Option<serde_json::Value>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Default, Insertable)]
-#[diesel(table_name = post_aggregations)]
-pub struct PostCounts {
-    pub post_uri: String,
-    pub like_count: i64,
-    pub repost_count: i64,
-    pub reply_count: i64,
-    pub quote_count: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Default, Insertable)]
-#[diesel(table_name = user_aggregations)]
-pub struct UserCounts {
-    pub did: String,
-    pub followers_count: i64,
-    pub follows_count: i64,
-    pub posts_count: i64,
 }

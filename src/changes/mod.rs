@@ -1,0 +1,17 @@
+//! A group's change set, as types only: what a group of events needs from the database
+//! ([`Needs`]), what was loaded for it ([`Loaded`]), the plan the writer made ([`Plan`], made of
+//! [`rows`]) and the counter deltas ([`Deltas`]).
+//!
+//! The writer's planner produces these and `db` reads and writes them; neither knows the other,
+//! both know this.
+
+pub mod deltas;
+pub mod loaded;
+pub mod needs;
+pub mod plan;
+pub mod rows;
+
+pub use deltas::{Deltas, PostDelta, UserDelta};
+pub use loaded::{EdgeInfo, Loaded, PostInfo};
+pub use needs::{pair_key, Lookup, Needs, Pair};
+pub use plan::{Plan, PlanStats, TableDiff};

@@ -1,0 +1,38 @@
+//! What a group of events needs from the database before it can be planned: the keys it
+//! touches, by table.
+
+/// An (actor, subject) pair, for the once-per-account counting of likes, reposts and follows.
+pub type Pair = (String, String);
+
+pub fn pair_key(actor: &str, subject: &str) -> Pair {
+    (actor.to_owned(), subject.to_owned())
+}
+
+/// The keys a segment touches, to load before planning.
+#[derive(Debug, Default)]
+pub struct Needs {
+    pub dids: Vec<String>,
+    pub posts: Vec<String>,
+    pub likes: Vec<String>,
+    pub reposts: Vec<String>,
+    pub follows: Vec<String>,
+    pub blocks: Vec<String>,
+    pub generic: Vec<String>,
+    /// Pairs named by the records being created; pairs of rows being deleted are added by the
+    /// loader from the rows it finds.
+    pub like_pairs: Vec<Pair>,
+    pub repost_pairs: Vec<Pair>,
+    pub follow_pairs: Vec<Pair>,
+}
+
+/// How much of the table to look at before planning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookup {
+    /// Skip looking up the URIs of `create` ops: a commit newer than the repo's last applied
+    /// rev creates records the repo did not have, so their rows cannot exist. Saves a probe per
+    /// create (most ops). If a malformed stream breaks the assumption, the insert fails on the
+    /// primary key and the group is planned again `Careful`ly.
+    TrustCreates,
+    /// Look up every URI: a create of a record we hold replaces it.
+    Careful,
+}

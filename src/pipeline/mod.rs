@@ -1,0 +1,15 @@
+//! The live pipeline's own pieces, with threads and channels: the decode stage (rayon, in
+//! order) and its triage of what is bad or skipped, the collection filter, routing by repo to
+//! the writers, the watermark (`progress`), the cursor keeper, and `service`, which wires them
+//! with the source and the writers and runs them with a stop protocol.
+
+pub mod decode_stage;
+pub mod filter;
+pub mod keeper;
+pub mod progress;
+pub mod route;
+pub mod service;
+pub mod triage;
+
+pub use filter::{CollectionFilter, FilterError};
+pub use service::{Outcome, Settings, Start};

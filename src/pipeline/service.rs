@@ -1,0 +1,283 @@
+//! The pipeline's threads, wired and run with an explicit stop protocol:
+//!
+//! ```text
+//! source thread ──raw frames──▶ decode stage (rayon, in order) ─triage─route─▶ N writer threads ──▶ PostgreSQL
+//!                                                          progress ◀── done ──┘
+//! keeper thread: saves progress.watermark() every second and at the end; stats line; watchdog
+//! ```
+//!
+//! Stop: a signal (or the end of a capture file) stops the source; the decode stage returns and
+//! drops the router, which closes the writers' channels; writers drain what they hold and exit;
+//! the keeper saves the final watermark. If draining takes longer than the shutdown timeout we
+//! return without the writers (the process then exits): the saved cursor covers only committed
+//! work, so nothing is lost, only replayed.
+
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{bounded, Receiver};
+use log::{info, warn};
+use thiserror::Error;
+
+use super::decode_stage;
+use super::filter::CollectionFilter;
+use super::keeper::Keeper;
+use super::progress::Progress;
+use super::route::Router;
+use super::triage::Triage;
+use crate::db::pool::{PgPool, PgPooled};
+use crate::source::capture::CaptureError;
+use crate::source::websocket::RelayConfig;
+use crate::source::{self, SourceSpec};
+use crate::stats::Stats;
+use crate::writer::worker::{Writer, WriterConfig};
+use crate::writer::Envelope;
+
+/// Raw frames buffered between the source and the decode stage.
+const RAW_CAPACITY: usize = 1024;
+
+/// What the pipeline runs with (the validated part of `run`'s configuration it needs).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub source: SourceSpec,
+    /// The `firehose_cursor` key.
+    pub service: String,
+    pub writers: usize,
+    pub batch_size: usize,
+    pub batch_wait: Duration,
+    pub channel_capacity: usize,
+    pub stats_interval: Duration,
+    pub stall_timeout: Duration,
+    pub shutdown_timeout: Duration,
+    pub filter: Option<CollectionFilter>,
+}
+
+/// Where the stream starts.
+#[derive(Debug, Clone, Copy)]
+pub struct Start {
+    /// Everything at or below this seq is committed already.
+    pub cursor: Option<i64>,
+    /// The first relay connection starts at the live tip.
+    pub live: bool,
+    /// The cursor the database holds now.
+    pub saved: Option<i64>,
+}
+
+/// How the pipeline ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Stopped by a signal, or a capture file indexed to its end.
+    Clean,
+    /// A capture file was damaged: everything before the damage is indexed.
+    SourceFailed(CaptureError),
+    /// The writers did not drain within the shutdown timeout; they are abandoned (still
+    /// running) and the process should exit. The saved cursor covers only committed work.
+    Abandoned,
+}
+
+#[derive(Debug, Error)]
+#[error("starting the {0} thread")]
+pub struct SpawnError(&'static str, #[source] std::io::Error);
+
+/// Runs the pipeline until the source ends or `stop`; `keeper_conn` is the connection the cursor
+/// is saved through (the writers take theirs from `pool`).
+pub fn run(
+    settings: &Settings,
+    pool: &PgPool,
+    keeper_conn: PgPooled,
+    start: Start,
+    stop: &Arc<AtomicBool>,
+) -> Result<Outcome, SpawnError> {
+    let started = Instant::now();
+    let progress = Arc::new(Progress::new(start.cursor));
+    let stats = Arc::new(Stats::new());
+    let Writers {
+        handles: writer_handles,
+        router,
+        probe,
+    } = start_writers(settings, pool, &progress, &stats)?;
+    // Clones of the writers' receivers (not senders: those would keep the writers waiting),
+    // only to read queue lengths for the stats line.
+    let queued = move || probe.iter().map(|r| r.len()).sum::<usize>();
+    let (raw_tx, raw_rx) = bounded::<source::SourceMsg>(RAW_CAPACITY);
+    let writers_done = AtomicBool::new(false);
+
+    let (outcome, saved) = std::thread::scope(|s| -> Result<_, SpawnError> {
+        spawn_source(s, settings, start.live, &progress, &stats, raw_tx, stop)?;
+        let keeper = Keeper {
+            pool,
+            conn: Some(keeper_conn),
+            service: &settings.service,
+            progress: &progress,
+            stats: &stats,
+            stats_interval: settings.stats_interval,
+            writers: settings.writers,
+            queued: &queued,
+            saved: start.saved,
+        };
+        let writers_done = &writers_done;
+        let keeper = std::thread::Builder::new()
+            .name("cursor".into())
+            .spawn_scoped(s, move || keeper.run(writers_done))
+            .map_err(|e| SpawnError("cursor", e))?;
+
+        // The decode stage runs here, on the scope's own thread.
+        let mut triage = Triage {
+            router: &router,
+            stats: &stats,
+            skip_through: match settings.source {
+                SourceSpec::File(_) => start.cursor,
+                SourceSpec::Relay(_) => None,
+            },
+            filter: settings.filter.clone(),
+            last_seq: start.cursor,
+        };
+        let ended = decode_stage::run(&raw_rx, stop, &mut triage);
+        // Whatever ended the decode stage, the source must stop too: its next send fails.
+        drop(raw_rx);
+        if stop.load(Relaxed) {
+            crate::notify::stopping();
+            info!("stopping: draining {} queued events", router.queued());
+        }
+        drop(triage);
+        drop(router);
+
+        let drained = drain(writer_handles, settings.shutdown_timeout, stop, &progress);
+        writers_done.store(true, Relaxed);
+        let saved = keeper.join().ok().flatten();
+        if !drained {
+            info!(
+                "stopped: saved cursor={}",
+                saved.map_or_else(|| "-".to_owned(), |c| c.to_string())
+            );
+            return Ok((Outcome::Abandoned, saved));
+        }
+        let outcome = match ended {
+            Ok(()) => Outcome::Clean,
+            Err(e) => Outcome::SourceFailed(e),
+        };
+        Ok((outcome, saved))
+    })?;
+    if matches!(outcome, Outcome::Abandoned) {
+        return Ok(outcome);
+    }
+    info!("totals {}", stats.summary());
+    info!(
+        "stopped after {:.1} s: {} events committed, cursor={}",
+        started.elapsed().as_secs_f64(),
+        stats.committed.load(Relaxed),
+        // What the database holds, which is what the next start resumes from.
+        saved.map_or_else(|| "-".to_owned(), |c| c.to_string())
+    );
+    Ok(outcome)
+}
+
+/// The running writers: their threads, the router that feeds them, and clones of their
+/// receivers (to read queue lengths).
+struct Writers {
+    handles: Vec<JoinHandle<()>>,
+    router: Router,
+    probe: Vec<Receiver<Envelope>>,
+}
+
+/// Starts the writers (not scoped: writers stuck on the database past the shutdown timeout are
+/// left behind rather than waited for) and the router that feeds them.
+fn start_writers(
+    settings: &Settings,
+    pool: &PgPool,
+    progress: &Arc<Progress>,
+    stats: &Arc<Stats>,
+) -> Result<Writers, SpawnError> {
+    let config = WriterConfig {
+        batch_size: settings.batch_size,
+        batch_wait: settings.batch_wait,
+    };
+    let mut senders = Vec::with_capacity(settings.writers);
+    let mut handles = Vec::with_capacity(settings.writers);
+    let mut probe = Vec::with_capacity(settings.writers);
+    for id in 0..settings.writers {
+        let (tx, rx) = bounded(settings.channel_capacity);
+        senders.push(tx);
+        probe.push(rx.clone());
+        let w = Writer::new(
+            id,
+            rx,
+            pool.clone(),
+            progress.clone(),
+            stats.clone(),
+            config,
+        );
+        let handle = std::thread::Builder::new()
+            .name(format!("writer-{id}"))
+            .spawn(move || w.run())
+            .map_err(|e| SpawnError("writer", e))?;
+        handles.push(handle);
+    }
+    Ok(Writers {
+        handles,
+        router: Router::new(senders, progress.clone()),
+        probe,
+    })
+}
+
+fn spawn_source<'s>(
+    s: &'s std::thread::Scope<'s, '_>,
+    settings: &'s Settings,
+    start_live: bool,
+    progress: &'s Progress,
+    stats: &'s Stats,
+    out: crossbeam_channel::Sender<source::SourceMsg>,
+    stop: &'s AtomicBool,
+) -> Result<(), SpawnError> {
+    let ready = || crate::notify::ready();
+    std::thread::Builder::new()
+        .name("source".into())
+        .spawn_scoped(s, move || match &settings.source {
+            SourceSpec::Relay(endpoint) => {
+                let relay = RelayConfig {
+                    endpoint: endpoint.clone(),
+                    stall_timeout: settings.stall_timeout,
+                    start_live,
+                };
+                // READY once, on the first connection.
+                let once = std::sync::Once::new();
+                let connected = || once.call_once(ready);
+                source::websocket::run(&relay, progress, &out, stop, stats, &connected);
+            }
+            SourceSpec::File(path) => {
+                ready();
+                source::capture::run_file(path, &out, stop);
+            }
+        })
+        .map(drop)
+        .map_err(|e| SpawnError("source", e))
+}
+
+/// Waits for the writers to drain; bounded by the shutdown timeout once a signal asked us to
+/// stop. False when they did not finish in time.
+fn drain(
+    handles: Vec<JoinHandle<()>>,
+    timeout: Duration,
+    stop: &AtomicBool,
+    progress: &Progress,
+) -> bool {
+    let deadline = Instant::now() + timeout;
+    while handles.iter().any(|h| !h.is_finished()) {
+        if stop.load(Relaxed) && Instant::now() >= deadline {
+            let (cursor, _) = progress.watermark();
+            warn!(
+                "writers did not drain within {} s; exiting with cursor={} (uncommitted work will be replayed)",
+                timeout.as_secs_f64(),
+                cursor.map_or_else(|| "-".to_owned(), |c| c.to_string())
+            );
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for h in handles {
+        let _ = h.join();
+    }
+    true
+}
