@@ -10,7 +10,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError};
 use rayon::prelude::*;
 
 use super::triage::{Decoded, Triage};
-use crate::decode::{decode_frame, Frame, FrameError};
+use crate::decode::{decode_frame, Frame};
 use crate::source::capture::CaptureError;
 use crate::source::SourceMsg;
 
