@@ -14,8 +14,7 @@ use crate::db::{connect, migrate, status};
 use crate::error_chain::chain;
 
 pub fn run(args: &HealthArgs) -> Result<ExitCode, CommandError> {
-    let max_age = parse_duration("--max-age", &args.max_age)?;
-    Ok(match verdict(args, max_age) {
+    Ok(match verdict(args) {
         Ok(line) => {
             println!("{line}");
             ExitCode::SUCCESS
@@ -28,7 +27,8 @@ pub fn run(args: &HealthArgs) -> Result<ExitCode, CommandError> {
 }
 
 /// `Ok(line)` or `Err(line)`, one line either way.
-fn verdict(args: &HealthArgs, max_age: Duration) -> Result<String, String> {
+fn verdict(args: &HealthArgs) -> Result<String, String> {
+    let max_age = parse_duration("--max-age", &args.max_age).map_err(|e| e.to_string())?;
     let one_line = |e: crate::db::DbError| {
         let text = chain(&e).to_string();
         text.lines().next().unwrap_or("").trim().to_owned()
