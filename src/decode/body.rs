@@ -6,7 +6,8 @@ use serde::Deserialize;
 
 use super::error::{DecodeError, InvalidOp};
 use super::event::{
-    Account, AccountStatus, Commit, ErrorFrame, Identity, Info, Op, OpAction, SyncEvent,
+    Account, AccountStatus, Commit, ErrorFrame, Identity, Info, Op, OpAction, Proof, ProofOp,
+    SyncEvent,
 };
 use super::limits::{MAX_BLOCKS_BYTES, MAX_OPS, MAX_SYNC_BLOCKS_BYTES};
 use crate::ipld::CarSlice;
@@ -107,6 +108,9 @@ pub(super) fn commit(body: &[u8]) -> Result<Commit, DecodeError> {
             }
         }
     }
+    let proof = car
+        .as_ref()
+        .map(|car| Box::new(proof_of(car, &raw.commit, &raw.ops)));
     for op in raw.ops {
         match typed_op(op, car.as_ref()) {
             Ok(op) => ops.push(op),
@@ -126,7 +130,37 @@ pub(super) fn commit(body: &[u8]) -> Result<Commit, DecodeError> {
         too_big: raw.too_big,
         rebase: raw.rebase,
         blocks_len: raw.blocks.len(),
+        proof,
     })
+}
+
+/// Copies out of the slice what verification needs (see [`Proof`]).
+fn proof_of(car: &CarSlice<'_>, commit: &Cid, ops: &[RawOp]) -> Proof {
+    let is_record = |cid: &Cid| ops.iter().any(|op| op.cid.as_ref() == Some(cid));
+    let mut commit_block = Vec::new();
+    let mut nodes = Vec::new();
+    for block in car.blocks.iter().filter(|b| b.valid) {
+        if &block.cid == commit {
+            commit_block = block.data.to_vec();
+        } else if !is_record(&block.cid) {
+            nodes.push((block.cid, block.data.to_vec()));
+        }
+    }
+    let ops = ops
+        .iter()
+        .map(|op| ProofOp {
+            action: OpAction::parse(&op.action),
+            path: op.path.clone(),
+            cid: op.cid,
+            prev: op.prev,
+            record_present: op.cid.as_ref().is_some_and(|c| car.get(c).is_ok()),
+        })
+        .collect();
+    Proof {
+        commit_block,
+        nodes,
+        ops,
+    }
 }
 
 #[derive(Deserialize)]
@@ -169,12 +203,8 @@ fn typed_op(op: RawOp, car: Option<&CarSlice<'_>>) -> Result<Op, InvalidOp> {
         path: op.path.clone(),
         reason,
     };
-    let action = match op.action.as_str() {
-        "create" => OpAction::Create,
-        "update" => OpAction::Update,
-        "delete" => OpAction::Delete,
-        other => return Err(bad(format!("unknown action {other:?}"))),
-    };
+    let action = OpAction::parse(&op.action)
+        .ok_or_else(|| bad(format!("unknown action {:?}", op.action)))?;
     let (collection, rkey) = op
         .path
         .split_once('/')
@@ -224,13 +254,14 @@ pub(super) fn sync(body: &[u8]) -> Result<SyncEvent, DecodeError> {
     }
     let car = CarSlice::parse(raw.blocks)?;
     let commit = car.roots[0];
-    car.get(&commit)?;
+    let commit_block = car.get(&commit)?.to_vec();
     Ok(SyncEvent {
         seq: raw.seq,
         did: raw.did,
         rev: raw.rev,
         time: raw.time,
         commit: Some(commit),
+        commit_block: Some(commit_block),
     })
 }
 

@@ -83,6 +83,16 @@ pub enum OpAction {
 }
 
 impl OpAction {
+    /// The lexicon's name of an action; `None` for any other.
+    pub fn parse(s: &str) -> Option<OpAction> {
+        match s {
+            "create" => Some(OpAction::Create),
+            "update" => Some(OpAction::Update),
+            "delete" => Some(OpAction::Delete),
+            _ => None,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             OpAction::Create => "create",
@@ -128,6 +138,32 @@ pub struct Commit {
     pub rebase: bool,
     /// Size of the CAR slice, for stats.
     pub blocks_len: usize,
+    /// What verification needs (absent when the frame carried no blocks); dropped before the
+    /// event is routed, so writers' queues never hold it.
+    pub proof: Option<Box<Proof>>,
+}
+
+/// What checking a commit against its author's key and its own proof needs, copied out of the
+/// frame: the signed commit block, the other blocks of the slice that no op names as its record
+/// (the MST nodes), and every op as sent, the ones we do not index included (the tree holds
+/// them all). All blocks were checked against their CIDs while decoding.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Proof {
+    pub commit_block: Vec<u8>,
+    pub nodes: Vec<(Cid, Vec<u8>)>,
+    pub ops: Vec<ProofOp>,
+}
+
+/// An op as the frame states it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProofOp {
+    /// `None` for an action the lexicon does not name.
+    pub action: Option<OpAction>,
+    pub path: String,
+    pub cid: Option<Cid>,
+    pub prev: Option<Cid>,
+    /// The op's record block is in the slice and matches its CID.
+    pub record_present: bool,
 }
 
 #[derive(Debug)]
@@ -138,6 +174,8 @@ pub struct SyncEvent {
     pub time: String,
     /// The commit block's CID (the CAR slice's root).
     pub commit: Option<Cid>,
+    /// The signed commit block's bytes, for verification; dropped before routing.
+    pub commit_block: Option<Vec<u8>>,
 }
 
 #[derive(Debug)]

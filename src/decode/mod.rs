@@ -14,7 +14,7 @@ pub mod limits;
 
 pub use error::{DecodeError, FrameError, InvalidOp};
 pub use event::{
-    Account, AccountStatus, Commit, ErrorFrame, Frame, Identity, Info, Op, OpAction, Skipped,
-    SyncEvent, TypedEvent,
+    Account, AccountStatus, Commit, ErrorFrame, Frame, Identity, Info, Op, OpAction, Proof,
+    ProofOp, Skipped, SyncEvent, TypedEvent,
 };
 pub use frame::{decode_frame, seq_of};

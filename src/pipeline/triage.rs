@@ -118,6 +118,12 @@ impl Triage<'_> {
             Stats::add(&self.stats.skipped, 1);
             return true;
         }
+        // What verification needed is done with: writers' queues must not hold it.
+        match &mut event {
+            TypedEvent::Commit(c) => c.proof = None,
+            TypedEvent::Sync(s) => s.commit_block = None,
+            _ => {}
+        }
         if let TypedEvent::Commit(c) = &mut event {
             for bad in &c.invalid {
                 Stats::add(&self.stats.bad_ops, 1);

@@ -304,6 +304,7 @@ pub fn commit_with_invalid(
         too_big: false,
         rebase: false,
         blocks_len: 0,
+        proof: None,
     })
 }
 
@@ -335,6 +336,7 @@ pub fn sync(seq: i64, did: &str, rev_n: u64, time: &str) -> TypedEvent {
         rev: rev(rev_n),
         time: time.to_owned(),
         commit: None,
+        commit_block: None,
     })
 }
 
