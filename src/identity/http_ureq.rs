@@ -9,11 +9,11 @@
 //! checked when they were opened. See `notes/identity-choices.md` for why ureq 3.
 
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 
 use ureq::http::Uri;
 use ureq::tls::{RootCerts, TlsConfig, TlsProvider};
-use ureq::unversioned::resolver::{ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
 use super::config::HttpConfig;
@@ -54,6 +54,7 @@ impl UreqClient {
             allow_private: config.allow_private_hosts,
             trusted: config.trusted_hosts.clone(),
             overrides: config.resolve_overrides.clone(),
+            system: DefaultResolver::default(),
         };
         UreqClient {
             agent: ureq::Agent::with_parts(agent_config, DefaultConnector::new(), resolver),
@@ -227,14 +228,15 @@ struct GuardedResolver {
     allow_private: bool,
     trusted: Vec<(String, u16)>,
     overrides: Vec<(String, SocketAddr)>,
+    system: DefaultResolver,
 }
 
 impl Resolver for GuardedResolver {
     fn resolve(
         &self,
         uri: &Uri,
-        _config: &ureq::config::Config,
-        _timeout: NextTimeout,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
     ) -> Result<ResolvedSocketAddrs, ureq::Error> {
         let raw_host = uri.host().ok_or(ureq::Error::HostNotFound)?;
         let host = raw_host.trim_start_matches('[').trim_end_matches(']');
@@ -244,13 +246,19 @@ impl Resolver for GuardedResolver {
             443
         };
         let port = uri.port_u16().unwrap_or(default_port);
-        let addrs: Vec<SocketAddr> = match self
+        let addrs = match self
             .overrides
             .iter()
             .find(|(name, _)| name.eq_ignore_ascii_case(host))
         {
-            Some((_, addr)) => vec![*addr],
-            None => (host, port).to_socket_addrs()?.collect(),
+            Some((_, addr)) => {
+                let mut one = self.empty();
+                one.push(*addr);
+                one
+            }
+            // ureq's own lookup: the system resolver, on a helper thread so that the request's
+            // timeout also bounds a hanging getaddrinfo.
+            None => self.system.resolve(uri, config, timeout)?,
         };
         if addrs.is_empty() {
             return Err(ureq::Error::HostNotFound);
@@ -268,12 +276,6 @@ impl Resolver for GuardedResolver {
                 return Err(ureq::Error::Io(io::Error::other(refusal)));
             }
         }
-        let mut out = self.empty();
-        for addr in addrs {
-            if out.try_push(addr).is_err() {
-                break;
-            }
-        }
-        Ok(out)
+        Ok(addrs)
     }
 }

@@ -84,6 +84,7 @@ impl Identities {
             Arc::clone(&http),
             &config.plc_url,
             config.plain_http,
+            config.allow_private_hosts,
             config.max_document_bytes,
         )
         .map_err(|_| SetupError::PlcUrl {

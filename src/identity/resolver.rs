@@ -39,16 +39,19 @@ pub struct DidResolver {
     plc_base: String,
     plc_host: String,
     web_scheme: &'static str,
+    allow_test_tld: bool,
     max_document_bytes: usize,
 }
 
 impl DidResolver {
     /// `plc_url` is the directory's base URL (no trailing slash needed); `plain_http` fetches
-    /// did:web documents over http (tests, development).
+    /// did:web documents over http and `allow_test_tld` accepts `.test` hosts (both for tests
+    /// and development networks).
     pub fn new(
         http: Arc<dyn HttpGet>,
         plc_url: &str,
         plain_http: bool,
+        allow_test_tld: bool,
         max_document_bytes: usize,
     ) -> Result<DidResolver, url::ParseError> {
         let parsed = url::Url::parse(plc_url)?;
@@ -61,6 +64,7 @@ impl DidResolver {
             plc_base: plc_url.trim_end_matches('/').to_owned(),
             plc_host: host,
             web_scheme: if plain_http { "http" } else { "https" },
+            allow_test_tld,
             max_document_bytes,
         })
     }
@@ -89,7 +93,7 @@ impl DidResolver {
             })
         } else if did.starts_with("did:web:") {
             let host = names::web_host(did).map_err(bad)?;
-            if names::reserved_tld(&host, self.web_scheme == "http") {
+            if names::reserved_tld(&host, self.allow_test_tld) {
                 return Err(bad("did:web host has a reserved top-level domain"));
             }
             Ok(DocumentSource {
