@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
-use super::clock::Clock;
+use super::clock::{after, Clock};
 use super::config::CacheConfig;
 use super::stats::{bump, IdentityStats};
 
@@ -204,7 +204,7 @@ impl<V: Clone, E: Clone> TtlCache<V, E> {
                 Keep::No => None,
             };
             if let (Some(ttl), false) = (ttl, flight.stale.load(Ordering::Relaxed)) {
-                self.insert(&mut inner, key, value.clone(), now, now + ttl);
+                self.insert(&mut inner, key, value.clone(), now, after(now, ttl));
             }
             remove_flight(&mut inner, key, flight);
         }

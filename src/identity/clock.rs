@@ -51,3 +51,10 @@ impl Clock for ManualClock {
         *self.now.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
+
+/// `now + d`, saturating at about a century ahead instead of panicking: configured durations
+/// may be "forever" (`Duration::MAX`), and an `Instant` cannot hold that.
+pub fn after(now: Instant, d: Duration) -> Instant {
+    const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+    now.checked_add(d.min(CENTURY)).unwrap_or(now)
+}

@@ -13,6 +13,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, UdpSocket};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use super::clock::after;
 use super::config::DnsConfig;
 use super::dns::TxtLookup;
 use super::dns_wire::{read_answer, txt_query, Reading};
@@ -80,7 +81,7 @@ impl UdpDns {
         let socket = UdpSocket::bind(local).map_err(io)?;
         socket.connect(server).map_err(io)?;
         socket.send(&query).map_err(io)?;
-        let deadline = Instant::now() + self.timeout;
+        let deadline = after(Instant::now(), self.timeout);
         let mut buf = vec![0u8; 65_535];
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -114,7 +115,7 @@ impl UdpDns {
         };
         let id = self.next_id();
         let query = txt_query(id, name)?;
-        let deadline = Instant::now() + self.timeout;
+        let deadline = after(Instant::now(), self.timeout);
         let mut stream = TcpStream::connect_timeout(&server, self.timeout).map_err(io)?;
         stream.set_write_timeout(Some(self.timeout)).map_err(io)?;
         let len = u16::try_from(query.len()).map_err(|_| DnsError::BadName {

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use super::clock::after;
 use super::config::LimitConfig;
 
 /// Per-host buckets and in-flight counts.
@@ -68,7 +69,7 @@ impl HostLimiter {
 
     /// Waits (at most `max_wait`) until `host` may receive one more request.
     pub fn acquire(&self, host: &str) -> Result<Permit<'_>, Denied> {
-        let deadline = Instant::now() + self.config.max_wait;
+        let deadline = after(Instant::now(), self.config.max_wait);
         let max_in_flight = self.config.max_in_flight.max(1);
         let mut waited = false;
         let mut hosts = self.lock();
@@ -95,7 +96,8 @@ impl HostLimiter {
             let left = deadline.saturating_duration_since(now);
             let token_wait = match self.rate() {
                 Some(rate) if bucket.tokens < 1.0 => {
-                    Duration::from_secs_f64((1.0 - bucket.tokens) / rate)
+                    Duration::try_from_secs_f64((1.0 - bucket.tokens) / rate)
+                        .unwrap_or(Duration::MAX)
                 }
                 _ => Duration::ZERO,
             };
@@ -202,6 +204,26 @@ mod tests {
             drop(first);
             assert_eq!(waiter.join().unwrap(), Ok(true));
         });
+    }
+
+    #[test]
+    fn extreme_settings_do_not_panic() {
+        let l = HostLimiter::new(LimitConfig {
+            rate_per_sec: 1e-300,
+            burst: 0,
+            max_in_flight: 0,
+            max_wait: Duration::MAX,
+            max_hosts: 0,
+        });
+        let first = l.acquire("a").unwrap();
+        drop(first);
+        // The next token is centuries away: refused at once rather than waited for.
+        assert_eq!(l.acquire("a").err(), Some(Denied));
+        let nan = HostLimiter::new(LimitConfig {
+            rate_per_sec: f64::NAN,
+            ..LimitConfig::default()
+        });
+        assert!(nan.acquire("a").is_ok());
     }
 
     #[test]
