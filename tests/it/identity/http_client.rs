@@ -403,3 +403,61 @@ fn rate_limit_toward_the_directory() {
         start.elapsed()
     );
 }
+
+#[test]
+fn tls_certificates_are_verified() {
+    use std::io::Read;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let dir = crate::common::project_dir().join("tests/fixtures/identity");
+    let cert = std::fs::read(dir.join("self-signed.cert.der")).unwrap();
+    let key = std::fs::read(dir.join("self-signed.key.der")).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let server_config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![rustls::pki_types::CertificateDer::from(cert)],
+            rustls::pki_types::PrivateKeyDer::try_from(key).unwrap(),
+        )
+        .unwrap();
+    let server_config = Arc::new(server_config);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let got_request = Arc::new(AtomicBool::new(false));
+    let seen = Arc::clone(&got_request);
+    let server = std::thread::spawn(move || {
+        // One connection: the client must abort the handshake, so no request ever arrives.
+        let Ok((tcp, _)) = listener.accept() else {
+            return;
+        };
+        let _ = tcp.set_read_timeout(Some(Duration::from_secs(3)));
+        let conn = rustls::ServerConnection::new(server_config).unwrap();
+        let mut tls = rustls::StreamOwned::new(conn, tcp);
+        let mut buf = [0u8; 64];
+        if matches!(tls.read(&mut buf), Ok(n) if n > 0) {
+            seen.store(true, Ordering::SeqCst);
+        }
+    });
+    let c = client(|c| {
+        c.allow_plain_http = false;
+        c.resolve_overrides = vec![("self-signed.example.com".into(), addr)];
+    });
+    let r = c.get(
+        "https://self-signed.example.com/.well-known/did.json",
+        ACCEPT,
+        1000,
+    );
+    match &r {
+        Err(HttpError::Transport { message, .. }) => {
+            assert!(
+                message.to_lowercase().contains("certificate") || message.contains("UnknownIssuer"),
+                "{message}"
+            )
+        }
+        other => panic!("expected a certificate error, got {other:?}"),
+    }
+    server.join().unwrap();
+    assert!(!got_request.load(Ordering::SeqCst));
+}
