@@ -129,9 +129,8 @@ pub enum ResolveError {
 
 impl ResolveError {
     /// Whether this says something about the DID itself (it does not exist, is gone, its
-    /// document is broken), as opposed to the way there (network, rate limit). Only the former
-    /// are worth remembering as long as a negative cache entry lasts; the latter, too, but they
-    /// say nothing to a caller deciding whether an account exists.
+    /// document is broken), as opposed to the way there (network, status, rate limit). A
+    /// definite answer may replace a cached document; a failure on the way may not.
     pub fn is_definite(&self) -> bool {
         matches!(
             self,

@@ -182,6 +182,9 @@ impl Identities {
             let keep = match &fetched {
                 Ok(_) => Keep::Ttl,
                 Err(ResolveError::RateLimited { .. }) => Keep::No,
+                // A refresh that fails on the way (directory down, timeout) must not replace
+                // the document we have with an error: keep the old one, retry next time.
+                Err(e) if fetched_after.is_some() && !e.is_definite() => Keep::No,
                 Err(_) => Keep::Negative,
             };
             (fetched, keep)

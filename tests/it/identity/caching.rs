@@ -247,3 +247,38 @@ fn in_flight_requests_per_host_are_capped() {
     assert_eq!(r.http.max_in_flight.load(Ordering::SeqCst), 2);
     assert!(r.ids.stats().snapshot().rate_limited_waits > 0);
 }
+
+#[test]
+fn a_failed_refresh_keeps_the_document_we_have() {
+    let r = rig(|c| c.refresh_min_interval = Duration::from_secs(30));
+    let did = plc(7);
+    r.serve(&did, "a.example.com");
+    r.ids.document(&did).unwrap();
+    r.clock.advance(Duration::from_secs(31));
+    // The directory is down when a signature fails: the refresh fails...
+    r.http.fail(
+        &url(&did),
+        HttpError::Timeout {
+            host: "plc.example.com".into(),
+        },
+    );
+    assert!(matches!(
+        r.ids.refresh(&did),
+        Err(ResolveError::Http { .. })
+    ));
+    // ...but ordinary lookups still have the old document.
+    assert_eq!(
+        r.ids.document(&did).unwrap().handle.as_deref(),
+        Some("a.example.com")
+    );
+    // A definite answer (the account is gone) does replace it.
+    r.http.route(&url(&did), 410, "");
+    assert!(matches!(
+        r.ids.refresh(&did),
+        Err(ResolveError::Tombstoned { .. })
+    ));
+    assert!(matches!(
+        r.ids.document(&did),
+        Err(ResolveError::Tombstoned { .. })
+    ));
+}
