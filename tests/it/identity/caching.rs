@@ -282,3 +282,39 @@ fn a_failed_refresh_keeps_the_document_we_have() {
         Err(ResolveError::Tombstoned { .. })
     ));
 }
+
+#[test]
+fn a_startup_burst_does_not_hammer_the_directory() {
+    // 2000 unknown DIDs from 8 decode threads at once, the default-like limits (burst 20,
+    // 10/s), no waiting: the directory sees the burst and the refill, nothing more.
+    let r = rig(|c| {
+        c.limit = LimitConfig {
+            rate_per_sec: 10.0,
+            burst: 20,
+            max_in_flight: 4,
+            max_wait: Duration::ZERO,
+            max_hosts: 100,
+        };
+    });
+    let start = std::time::Instant::now();
+    std::thread::scope(|s| {
+        for t in 0..8 {
+            let r = &r;
+            s.spawn(move || {
+                for i in 0..250 {
+                    let _ = r.ids.document(&plc(10_000 + t * 1000 + i));
+                }
+            });
+        }
+    });
+    let elapsed = start.elapsed().as_secs_f64();
+    let allowed = 20 + (elapsed * 10.0).ceil() as usize;
+    let s = r.ids.stats().snapshot();
+    assert!(
+        r.http.calls() <= allowed,
+        "{} calls in {elapsed:.2} s",
+        r.http.calls()
+    );
+    assert_eq!(s.rate_limited as usize + r.http.calls(), 2000);
+    assert!(r.http.max_in_flight.load(Ordering::SeqCst) <= 4);
+}
