@@ -36,7 +36,7 @@ fn allowed() -> BTreeMap<&'static str, (Vec<&'static str>, bool)> {
             (
                 vec![
                     "cli", "config", "pipeline", "inspect", "replay", "writer", "db", "changes",
-                    "schema", "source", "decode", "records", "ipld", "syntax",
+                    "schema", "source", "identity", "decode", "records", "ipld", "syntax",
                 ],
                 io,
             ),
@@ -48,7 +48,7 @@ fn allowed() -> BTreeMap<&'static str, (Vec<&'static str>, bool)> {
             "pipeline",
             (
                 vec![
-                    "writer", "db", "changes", "source", "decode", "records", "syntax",
+                    "writer", "db", "changes", "source", "identity", "decode", "records", "syntax",
                 ],
                 io,
             ),
@@ -71,6 +71,8 @@ fn allowed() -> BTreeMap<&'static str, (Vec<&'static str>, bool)> {
         ("schema", (vec![], pure)),
         // bytes in, frames out
         ("source", (vec!["decode"], io)),
+        // who an account is: DID documents, handles; HTTP and DNS behind small traits
+        ("identity", (vec!["syntax"], io)),
         // pure below here
         ("decode", (vec!["records", "ipld", "syntax"], pure)),
         ("records", (vec!["ipld", "syntax"], pure)),

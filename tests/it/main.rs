@@ -7,6 +7,7 @@ mod decode_hostile;
 mod decode_support;
 mod decode_vectors;
 mod generator;
+mod identity;
 mod layering;
 mod ops;
 mod relay;

@@ -1,0 +1,23 @@
+//! The one HTTP operation identity needs, as a trait: GET a URL, get a status and a capped body.
+//!
+//! A trait so resolution and handle logic can be driven by tests, and so the real client
+//! (`http_ureq`) has one narrow contract to be tested against: it owns redirects, timeouts,
+//! TLS, the size cap and the SSRF guard, and callers only see the final answer.
+
+use super::error::HttpError;
+
+/// The final response after redirects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    pub status: u16,
+    /// The body of a 2xx response, at most the cap asked for; empty for other statuses (nothing
+    /// we do reads an error page, so it is not downloaded).
+    pub body: Vec<u8>,
+}
+
+/// A blocking HTTP GET.
+pub trait HttpGet: Send + Sync {
+    /// GETs `url` with the given `Accept` header, following a bounded number of redirects and
+    /// reading at most `max_body` bytes of a 2xx body (more is [`HttpError::TooLarge`]).
+    fn get(&self, url: &str, accept: &str, max_body: usize) -> Result<HttpResponse, HttpError>;
+}
