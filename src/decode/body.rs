@@ -6,8 +6,8 @@ use serde::Deserialize;
 
 use super::error::{DecodeError, InvalidOp};
 use super::event::{
-    Account, AccountStatus, Commit, ErrorFrame, Identity, Info, Op, OpAction, Proof, ProofOp,
-    SyncEvent,
+    Account, AccountStatus, Commit, ErrorFrame, Identity, Info, Op, OpAction, Proof, ProofBlock,
+    ProofOp, SyncEvent,
 };
 use super::limits::{MAX_BLOCKS_BYTES, MAX_OPS, MAX_SYNC_BLOCKS_BYTES};
 use crate::ipld::CarSlice;
@@ -110,7 +110,7 @@ pub(super) fn commit(body: &[u8]) -> Result<Commit, DecodeError> {
     }
     let proof = car
         .as_ref()
-        .map(|car| Box::new(proof_of(car, &raw.commit, &raw.ops)));
+        .map(|car| Box::new(proof_of(raw.blocks, car, &raw.ops)));
     for op in raw.ops {
         match typed_op(op, car.as_ref()) {
             Ok(op) => ops.push(op),
@@ -135,17 +135,21 @@ pub(super) fn commit(body: &[u8]) -> Result<Commit, DecodeError> {
 }
 
 /// Copies out of the slice what verification needs (see [`Proof`]).
-fn proof_of(car: &CarSlice<'_>, commit: &Cid, ops: &[RawOp]) -> Proof {
-    let is_record = |cid: &Cid| ops.iter().any(|op| op.cid.as_ref() == Some(cid));
-    let mut commit_block = Vec::new();
-    let mut nodes = Vec::new();
-    for block in car.blocks.iter().filter(|b| b.valid) {
-        if &block.cid == commit {
-            commit_block = block.data.to_vec();
-        } else if !is_record(&block.cid) {
-            nodes.push((block.cid, block.data.to_vec()));
-        }
-    }
+fn proof_of(car_bytes: &[u8], car: &CarSlice<'_>, ops: &[RawOp]) -> Proof {
+    let base = car_bytes.as_ptr() as usize;
+    let blocks = car
+        .blocks
+        .iter()
+        .map(|b| {
+            // Every block borrows from `car_bytes`: its offset is its distance from the start.
+            let start = (b.data.as_ptr() as usize).saturating_sub(base);
+            ProofBlock {
+                cid: b.cid,
+                range: start..start + b.data.len(),
+                valid: b.valid,
+            }
+        })
+        .collect();
     let ops = ops
         .iter()
         .map(|op| ProofOp {
@@ -153,12 +157,12 @@ fn proof_of(car: &CarSlice<'_>, commit: &Cid, ops: &[RawOp]) -> Proof {
             path: op.path.clone(),
             cid: op.cid,
             prev: op.prev,
-            record_present: op.cid.as_ref().is_some_and(|c| car.get(c).is_ok()),
         })
         .collect();
     Proof {
-        commit_block,
-        nodes,
+        car: car_bytes.to_vec(),
+        roots: car.roots.clone(),
+        blocks,
         ops,
     }
 }
@@ -254,14 +258,14 @@ pub(super) fn sync(body: &[u8]) -> Result<SyncEvent, DecodeError> {
     }
     let car = CarSlice::parse(raw.blocks)?;
     let commit = car.roots[0];
-    let commit_block = car.get(&commit)?.to_vec();
+    car.get(&commit)?;
     Ok(SyncEvent {
         seq: raw.seq,
         did: raw.did,
         rev: raw.rev,
         time: raw.time,
         commit: Some(commit),
-        commit_block: Some(commit_block),
+        proof: Some(Box::new(proof_of(raw.blocks, &car, &[]))),
     })
 }
 

@@ -4,6 +4,7 @@
 use cid::Cid;
 
 use super::error::InvalidOp;
+use crate::ipld::{Block, CarSlice};
 use crate::records::Record;
 
 /// One WebSocket message, decoded.
@@ -143,15 +144,45 @@ pub struct Commit {
     pub proof: Option<Box<Proof>>,
 }
 
-/// What checking a commit against its author's key and its own proof needs, copied out of the
-/// frame: the signed commit block, the other blocks of the slice that no op names as its record
-/// (the MST nodes), and every op as sent, the ones we do not index included (the tree holds
-/// them all). All blocks were checked against their CIDs while decoding.
+/// What checking a commit against its author's key and its own proof needs: the frame's CAR
+/// slice, copied (a few KB), with where each block lies in it and whether it matched its CID
+/// (so nothing is parsed or hashed twice), and every op as sent, the ones we do not index
+/// included (the tree holds them all).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Proof {
-    pub commit_block: Vec<u8>,
-    pub nodes: Vec<(Cid, Vec<u8>)>,
+    pub car: Vec<u8>,
+    pub roots: Vec<Cid>,
+    pub blocks: Vec<ProofBlock>,
     pub ops: Vec<ProofOp>,
+}
+
+/// One block of [`Proof::car`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProofBlock {
+    pub cid: Cid,
+    pub range: std::ops::Range<usize>,
+    /// The bytes hash to the CID.
+    pub valid: bool,
+}
+
+impl Proof {
+    /// The slice again, borrowing from the copy, as it was parsed.
+    pub fn car_slice(&self) -> CarSlice<'_> {
+        CarSlice {
+            roots: self.roots.clone(),
+            blocks: self
+                .blocks
+                .iter()
+                .filter_map(|b| {
+                    self.car.get(b.range.clone()).map(|data| Block {
+                        cid: b.cid,
+                        data,
+                        valid: b.valid,
+                    })
+                })
+                .collect(),
+        }
+    }
 }
 
 /// An op as the frame states it.
@@ -162,8 +193,6 @@ pub struct ProofOp {
     pub path: String,
     pub cid: Option<Cid>,
     pub prev: Option<Cid>,
-    /// The op's record block is in the slice and matches its CID.
-    pub record_present: bool,
 }
 
 #[derive(Debug)]
@@ -174,8 +203,8 @@ pub struct SyncEvent {
     pub time: String,
     /// The commit block's CID (the CAR slice's root).
     pub commit: Option<Cid>,
-    /// The signed commit block's bytes, for verification; dropped before routing.
-    pub commit_block: Option<Vec<u8>>,
+    /// The CAR slice (the signed commit block), for verification; dropped before routing.
+    pub proof: Option<Box<Proof>>,
 }
 
 #[derive(Debug)]

@@ -121,7 +121,7 @@ impl Triage<'_> {
         // What verification needed is done with: writers' queues must not hold it.
         match &mut event {
             TypedEvent::Commit(c) => c.proof = None,
-            TypedEvent::Sync(s) => s.commit_block = None,
+            TypedEvent::Sync(s) => s.proof = None,
             _ => {}
         }
         if let TypedEvent::Commit(c) = &mut event {

@@ -336,7 +336,7 @@ pub fn sync(seq: i64, did: &str, rev_n: u64, time: &str) -> TypedEvent {
         rev: rev(rev_n),
         time: time.to_owned(),
         commit: None,
-        commit_block: None,
+        proof: None,
     })
 }
 
