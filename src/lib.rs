@@ -15,11 +15,12 @@
 pub mod backoff;
 pub mod cli;
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod decode;
-pub mod ipld;
 pub mod dispatch;
 pub mod inspect;
+pub mod ipld;
 pub mod logging;
 pub mod notify;
 pub mod ops;

@@ -2,6 +2,7 @@
 
 mod chaos;
 mod common;
+mod crypto;
 mod decode_capture;
 mod decode_hostile;
 mod decode_support;
