@@ -26,6 +26,7 @@ pub mod notify;
 pub mod ops;
 pub mod progress;
 pub mod records;
+pub mod repo;
 pub mod route;
 pub mod run;
 pub mod shutdown;
