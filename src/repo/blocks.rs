@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 
 use cid::Cid;
+use sha2::Digest;
 
 use super::error::MstError;
 use crate::ipld::car::{Block, CarSlice};
@@ -54,6 +55,13 @@ impl<'a> BlockMap<'a> {
             map.insert(*b);
         }
         map
+    }
+
+    /// Adds a block, hashing it to know whether it matches its CID.
+    pub fn add(&mut self, cid: Cid, data: &'a [u8]) {
+        let valid = cid.hash().code() == crate::ipld::cid::HASH_SHA2_256
+            && cid.hash().digest() == sha2::Sha256::digest(data).as_slice();
+        self.insert(Block { cid, data, valid });
     }
 
     pub fn insert(&mut self, block: Block<'a>) {

@@ -400,23 +400,7 @@ fn node_cid(node: &mut Node) -> Cid {
     if let Some(cid) = node.cid {
         return cid;
     }
-    let left = node.left.as_mut().map(link_cid);
-    let rights: Vec<Option<Cid>> = node
-        .entries
-        .iter_mut()
-        .map(|e| e.right.as_mut().map(link_cid))
-        .collect();
-    let refs: Vec<EntryRef<'_>> = node
-        .entries
-        .iter()
-        .zip(&rights)
-        .map(|(e, right)| EntryRef {
-            key: &e.key,
-            value: &e.value,
-            right: right.as_ref(),
-        })
-        .collect();
-    let cid = dag_cbor_cid(&encode_node(left.as_ref(), &refs));
+    let cid = dag_cbor_cid(&encode_loaded(node));
     node.cid = Some(cid);
     cid
 }
@@ -542,4 +526,51 @@ impl<'s, S: BlockSource + ?Sized> Tree<'s, S> {
     pub fn root_cid(&mut self) -> Cid {
         node_cid(&mut self.root)
     }
+
+    /// The blocks of every node held in memory (read or built), as (CID, canonical bytes).
+    /// For a tree built from scratch that is the whole tree; for a partial one, the nodes its
+    /// operations touched.
+    pub fn node_blocks(&mut self) -> Vec<(Cid, Vec<u8>)> {
+        let mut out = Vec::new();
+        collect_blocks(&mut self.root, &mut out);
+        out
+    }
+}
+
+fn collect_blocks(node: &mut Node, out: &mut Vec<(Cid, Vec<u8>)>) {
+    let cid = node_cid(node);
+    let mut children: Vec<&mut Node> = Vec::new();
+    if let Some(Link::Loaded(n)) = node.left.as_mut() {
+        children.push(n);
+    }
+    for e in node.entries.iter_mut() {
+        if let Some(Link::Loaded(n)) = e.right.as_mut() {
+            children.push(n);
+        }
+    }
+    for child in children {
+        collect_blocks(child, out);
+    }
+    out.push((cid, encode_loaded(node)));
+}
+
+/// The bytes of a node whose children's CIDs are all known (after [`node_cid`]).
+fn encode_loaded(node: &mut Node) -> Vec<u8> {
+    let left = node.left.as_mut().map(link_cid);
+    let rights: Vec<Option<Cid>> = node
+        .entries
+        .iter_mut()
+        .map(|e| e.right.as_mut().map(link_cid))
+        .collect();
+    let refs: Vec<EntryRef<'_>> = node
+        .entries
+        .iter()
+        .zip(&rights)
+        .map(|(e, right)| EntryRef {
+            key: &e.key,
+            value: &e.value,
+            right: right.as_ref(),
+        })
+        .collect();
+    encode_node(left.as_ref(), &refs)
 }

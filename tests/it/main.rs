@@ -10,6 +10,7 @@ mod decode_vectors;
 mod generator;
 mod ops;
 mod relay;
+mod repo_mst;
 mod service;
 mod storage;
 mod storage_cases;
