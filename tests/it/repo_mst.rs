@@ -61,7 +61,10 @@ fn common_prefix() {
         return;
     };
     for case in cases.as_array().unwrap() {
-        let (l, r) = (case["left"].as_str().unwrap(), case["right"].as_str().unwrap());
+        let (l, r) = (
+            case["left"].as_str().unwrap(),
+            case["right"].as_str().unwrap(),
+        );
         assert_eq!(
             common_prefix_len(l.as_bytes(), r.as_bytes()) as u64,
             case["len"].as_u64().unwrap(),
@@ -89,7 +92,9 @@ fn example_keys_build_walk_and_empty() {
     reversed.reverse();
     let mut backward = tree_of(&reversed, KeyRule::AnyBytes);
     // A fixed shuffle (multiplicative stride through the list).
-    let shuffled: Vec<&str> = (0..keys.len()).map(|i| keys[(i * 97) % keys.len()]).collect();
+    let shuffled: Vec<&str> = (0..keys.len())
+        .map(|i| keys[(i * 97) % keys.len()])
+        .collect();
     let mut mixed = tree_of(&shuffled, KeyRule::AnyBytes);
     let root = forward.root_cid();
     assert_eq!(backward.root_cid(), root);
@@ -125,11 +130,17 @@ fn example_keys_build_walk_and_empty() {
         if i == keys.len() / 2 {
             // Half way, the partial tree equals one built from the remaining keys.
             let rest: Vec<&str> = shuffled[i + 1..].to_vec();
-            assert_eq!(loaded.root_cid(), tree_of(&rest, KeyRule::AnyBytes).root_cid());
+            assert_eq!(
+                loaded.root_cid(),
+                tree_of(&rest, KeyRule::AnyBytes).root_cid()
+            );
         }
     }
     assert!(loaded.is_empty());
-    assert_eq!(loaded.root_cid(), Tree::empty(&NoBlocks, KeyRule::AnyBytes).root_cid());
+    assert_eq!(
+        loaded.root_cid(),
+        Tree::empty(&NoBlocks, KeyRule::AnyBytes).root_cid()
+    );
 }
 
 /// Known roots from the atproto MST interop suite (also in indigo's `mst_interop_test.go`).
@@ -330,7 +341,11 @@ fn commit_proof_fixtures_all_six() {
                 Err(e) => panic!("{comment}: {e}"),
             }
         };
-        assert_eq!(undo(None), Ok(before), "{comment}: inverted on the proof alone");
+        assert_eq!(
+            undo(None),
+            Ok(before),
+            "{comment}: inverted on the proof alone"
+        );
         // Proofs may carry a node another implementation reads and this one does not; what
         // must never happen is a wrong root or an error other than the block's absence.
         let mut needed = 0;
