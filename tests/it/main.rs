@@ -11,6 +11,7 @@ mod generator;
 mod ops;
 mod relay;
 mod repo_commits;
+mod repo_exports;
 mod repo_mst;
 mod repo_support;
 mod service;
