@@ -95,6 +95,13 @@ pub fn verify_commit_proof(
             root: root.unwrap_or(frame.commit),
         });
     }
+    // A damaged block is a damaged frame, even one no check below would read.
+    if let Some(bad) = frame.blocks.bad_blocks().next() {
+        return Err(VerifyError::BadBlock {
+            what: "CAR slice",
+            cid: bad.cid,
+        });
+    }
     let commit = read_commit(frame.blocks, &frame.commit, frame.repo, frame.rev, now)?;
     check_ops(frame.ops)?;
     let mut tree =

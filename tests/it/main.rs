@@ -12,6 +12,7 @@ mod ops;
 mod relay;
 mod repo_commits;
 mod repo_exports;
+mod repo_hostile;
 mod repo_mst;
 mod repo_support;
 mod service;
