@@ -62,7 +62,7 @@ impl Commit {
                 bytes.len()
             )));
         }
-        crate::ipld::cbor::validate_exact(bytes).map_err(|e| CommitError::Shape(e.to_string()))?;
+        // No separate canonical-CBOR pass: the round trip below refuses any other form.
         let raw: RawCommit =
             serde_ipld_dagcbor::from_slice(bytes).map_err(|e| CommitError::Shape(e.to_string()))?;
         if raw.version != REPO_VERSION {

@@ -43,11 +43,11 @@ pub fn null(out: &mut Vec<u8>) {
 
 /// A link: tag 42 over the identity multibase prefix 0x00 and the binary CID.
 pub fn cid(out: &mut Vec<u8>, c: &Cid) {
-    let raw = c.to_bytes();
     out.extend_from_slice(&[0xd8, 0x2a]);
-    head(out, 2, raw.len() as u64 + 1);
+    head(out, 2, c.encoded_len() as u64 + 1);
     out.push(0);
-    out.extend_from_slice(&raw);
+    // Writing into a Vec cannot fail; the CID's bytes go in place, with no copy of their own.
+    let _ = c.write_bytes(&mut *out);
 }
 
 pub fn nullable_cid(out: &mut Vec<u8>, c: Option<&Cid>) {

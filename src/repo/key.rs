@@ -38,6 +38,24 @@ impl KeyRule {
     }
 }
 
+impl KeyRule {
+    /// [`KeyRule::check`] for a key that shares its first `shared` bytes with `prev`, a key
+    /// already checked: when those bytes hold `prev`'s whole collection and its `/`, only the
+    /// record key is left to check (keys of one node nearly always share their collection).
+    pub fn check_after(self, key: &[u8], prev: &[u8], shared: usize) -> Result<(), String> {
+        if self == KeyRule::RepoPath && key.len() <= MAX_KEY_LEN {
+            if let Some(slash) = prev.iter().position(|&b| b == b'/') {
+                if slash < shared {
+                    let rkey = std::str::from_utf8(&key[slash + 1..])
+                        .map_err(|_| "key is not UTF-8".to_string())?;
+                    return syntax::record_key(rkey).map_err(|e| e.to_string());
+                }
+            }
+        }
+        self.check(key)
+    }
+}
+
 fn check_repo_path(key: &[u8]) -> Result<(), String> {
     let path = std::str::from_utf8(key).map_err(|_| "key is not UTF-8".to_string())?;
     let (collection, rkey) = path

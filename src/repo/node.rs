@@ -70,8 +70,12 @@ impl NodeData {
 
             let prev = entries.last().map(|e| e.key.as_slice());
             let key = expand(index, prev, prefix, suffix)?;
-            rule.check(&key)
-                .map_err(|reason| NodeProblem::BadKey { index, reason })?;
+            match prev {
+                // `expand` checked the prefix fits `prev`, so `prefix` bytes are shared.
+                Some(prev) => rule.check_after(&key, prev, prefix as usize),
+                None => rule.check(&key),
+            }
+            .map_err(|reason| NodeProblem::BadKey { index, reason })?;
             let h = height(&key);
             match layer {
                 None => layer = Some(h),
@@ -148,25 +152,53 @@ fn expand(
 
 /// Canonical bytes of a node: `{e: [{k, p, t, v}…], l}`, keys prefix-compressed.
 pub fn encode_node(left: Option<&Cid>, entries: &[EntryRef<'_>]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(16 + entries.len() * 96);
-    out.extend_from_slice(&[0xa2, 0x61, b'e']);
-    encode::head(&mut out, 4, entries.len() as u64);
-    let mut prev: &[u8] = &[];
+    let mut w = NodeWriter::new(left, entries.len());
     for e in entries {
-        let p = common_prefix_len(prev, e.key);
-        out.extend_from_slice(&[0xa4, 0x61, b'k']);
-        encode::bytes(&mut out, &e.key[p..]);
-        out.extend_from_slice(&[0x61, b'p']);
-        encode::uint(&mut out, p as u64);
-        out.extend_from_slice(&[0x61, b't']);
-        encode::nullable_cid(&mut out, e.right);
-        out.extend_from_slice(&[0x61, b'v']);
-        encode::cid(&mut out, e.value);
-        prev = e.key;
+        w.entry(e.key, e.value, e.right);
     }
-    out.extend_from_slice(&[0x61, b'l']);
-    encode::nullable_cid(&mut out, left);
-    out
+    w.finish()
+}
+
+/// Writes a node entry by entry, so callers need not gather their entries first. The node's
+/// `l` is written last (DAG-CBOR orders `e` before `l`) but given first, with the count.
+pub(crate) struct NodeWriter<'a> {
+    out: Vec<u8>,
+    left: Option<&'a Cid>,
+    prev: Vec<u8>,
+}
+
+impl<'a> NodeWriter<'a> {
+    pub fn new(left: Option<&'a Cid>, entries: usize) -> NodeWriter<'a> {
+        let mut out = Vec::with_capacity(16 + entries * 96);
+        out.extend_from_slice(&[0xa2, 0x61, b'e']);
+        encode::head(&mut out, 4, entries as u64);
+        NodeWriter {
+            out,
+            left,
+            prev: Vec::new(),
+        }
+    }
+
+    pub fn entry(&mut self, key: &[u8], value: &Cid, right: Option<&Cid>) {
+        let out = &mut self.out;
+        let p = common_prefix_len(&self.prev, key);
+        out.extend_from_slice(&[0xa4, 0x61, b'k']);
+        encode::bytes(out, &key[p..]);
+        out.extend_from_slice(&[0x61, b'p']);
+        encode::uint(out, p as u64);
+        out.extend_from_slice(&[0x61, b't']);
+        encode::nullable_cid(out, right);
+        out.extend_from_slice(&[0x61, b'v']);
+        encode::cid(out, value);
+        self.prev.clear();
+        self.prev.extend_from_slice(key);
+    }
+
+    pub fn finish(mut self) -> Vec<u8> {
+        self.out.extend_from_slice(&[0x61, b'l']);
+        encode::nullable_cid(&mut self.out, self.left);
+        self.out
+    }
 }
 
 struct Reader<'a> {

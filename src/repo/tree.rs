@@ -19,7 +19,7 @@ use super::blocks::BlockSource;
 use super::encode::dag_cbor_cid;
 use super::error::MstError;
 use super::key::{height, KeyRule};
-use super::node::{encode_node, EntryRef, NodeData};
+use super::node::{NodeData, NodeWriter};
 use super::place::{below, check_placement};
 
 pub struct Tree<'s, S: BlockSource + ?Sized> {
@@ -79,7 +79,23 @@ impl Node {
         }
     }
 
-    /// The key range of slot `i`, given the node's own range.
+    /// Slot `i` and its key range, borrowed apart so that a descent needs no copies.
+    fn slot_with_bounds<'n>(
+        &'n mut self,
+        i: usize,
+        lo: Option<&'n [u8]>,
+        hi: Option<&'n [u8]>,
+    ) -> (&'n mut Option<Link>, Option<&'n [u8]>, Option<&'n [u8]>) {
+        let at = i.min(self.entries.len());
+        let (before, after) = self.entries.split_at_mut(at);
+        let h = after.first().map(|e| e.key.as_slice()).or(hi);
+        match before.last_mut() {
+            Some(Entry { key, right, .. }) => (right, Some(key.as_slice()), h),
+            None => (&mut self.left, lo, h),
+        }
+    }
+
+    /// The key range of slot `i`, given the node's own range, as copies.
     fn slot_bounds(&self, i: usize, lo: Option<&[u8]>, hi: Option<&[u8]>) -> (Bound, Bound) {
         let l = match i.checked_sub(1).and_then(|j| self.entries.get(j)) {
             Some(e) => Some(e.key.clone()),
@@ -224,8 +240,8 @@ impl<'s, S: BlockSource + ?Sized> Ctx<'s, S> {
             }
             Err(i) => i,
         };
-        let (l, r) = node.slot_bounds(i, lo, hi);
         if h == node.layer {
+            let (l, r) = node.slot_bounds(i, lo, hi);
             // The new key splits the subtree that spanned its position.
             let (a, b) = match node.slot(i).take() {
                 None => (None, None),
@@ -246,19 +262,18 @@ impl<'s, S: BlockSource + ?Sized> Ctx<'s, S> {
             return Ok(None);
         }
         let layer = below(node.layer)?;
-        let slot = node.slot(i);
-        let old = if let Some(link) = slot {
-            let child = self.open(link, layer, l.as_deref(), r.as_deref())?;
-            let old = self.insert_at(child, key, h, value, l.as_deref(), r.as_deref())?;
-            if child.cid.is_some() {
-                return Ok(old);
-            }
-            old
+        let (slot, l, r) = node.slot_with_bounds(i, lo, hi);
+        let (old, changed) = if let Some(link) = slot {
+            let child = self.open(link, layer, l, r)?;
+            let old = self.insert_at(child, key, h, value, l, r)?;
+            (old, child.cid.is_none())
         } else {
             *slot = Some(Link::Loaded(single(layer, key, h, value)));
-            None
+            (None, true)
         };
-        node.cid = None;
+        if changed {
+            node.cid = None;
+        }
         Ok(old)
     }
 
@@ -328,14 +343,13 @@ impl<'s, S: BlockSource + ?Sized> Ctx<'s, S> {
                 if h >= node.layer {
                     return Ok(None);
                 }
-                let (l, r) = node.slot_bounds(i, lo, hi);
                 let layer = below(node.layer)?;
-                let slot = node.slot(i);
+                let (slot, l, r) = node.slot_with_bounds(i, lo, hi);
                 let Some(link) = slot.as_mut() else {
                     return Ok(None);
                 };
-                let child = self.open(link, layer, l.as_deref(), r.as_deref())?;
-                let old = self.remove_at(child, key, h, l.as_deref(), r.as_deref())?;
+                let child = self.open(link, layer, l, r)?;
+                let old = self.remove_at(child, key, h, l, r)?;
                 if old.is_none() {
                     return Ok(None);
                 }
@@ -432,6 +446,11 @@ impl<'s, S: BlockSource + ?Sized> Tree<'s, S> {
         self.root.is_empty()
     }
 
+    /// The keys this tree accepts.
+    pub fn rule(&self) -> KeyRule {
+        self.ctx.rule
+    }
+
     /// The layer of the root node (0 for an empty tree).
     pub fn root_layer(&self) -> u8 {
         self.root.layer
@@ -441,10 +460,14 @@ impl<'s, S: BlockSource + ?Sized> Tree<'s, S> {
     /// search stops there: proofs of absence need no deeper nodes.
     pub fn get(&mut self, key: &[u8]) -> Result<Option<Cid>, MstError> {
         self.ctx.rule.check(key).map_err(MstError::BadKey)?;
-        let h = height(key);
+        self.get_valid(key, height(key))
+    }
+
+    /// [`Tree::get`] for a key already checked against the tree's rule, of height `h`.
+    pub(crate) fn get_valid(&mut self, key: &[u8], h: u8) -> Result<Option<Cid>, MstError> {
         let ctx = &self.ctx;
         let mut node: &mut Node = &mut self.root;
-        let (mut lo, mut hi): (Bound, Bound) = (None, None);
+        let (mut lo, mut hi): (Option<&[u8]>, Option<&[u8]>) = (None, None);
         loop {
             if h > node.layer {
                 return Ok(None);
@@ -455,12 +478,12 @@ impl<'s, S: BlockSource + ?Sized> Tree<'s, S> {
                 Err(_) if h == node.layer => return Ok(None),
                 Err(i) => i,
             };
-            let (l, r) = node.slot_bounds(i, lo.as_deref(), hi.as_deref());
             let layer = below(node.layer)?;
-            let Some(link) = node.slot(i).as_mut() else {
+            let (slot, l, r) = node.slot_with_bounds(i, lo, hi);
+            let Some(link) = slot.as_mut() else {
                 return Ok(None);
             };
-            node = ctx.open(link, layer, l.as_deref(), r.as_deref())?;
+            node = ctx.open(link, layer, l, r)?;
             (lo, hi) = (l, r);
         }
     }
@@ -468,7 +491,16 @@ impl<'s, S: BlockSource + ?Sized> Tree<'s, S> {
     /// Sets `key` to `value`; returns the value it replaced.
     pub fn insert(&mut self, key: &[u8], value: Cid) -> Result<Option<Cid>, MstError> {
         self.ctx.rule.check(key).map_err(MstError::BadKey)?;
-        let h = height(key);
+        self.insert_valid(key, height(key), value)
+    }
+
+    /// [`Tree::insert`] for a key already checked against the tree's rule, of height `h`.
+    pub(crate) fn insert_valid(
+        &mut self,
+        key: &[u8],
+        h: u8,
+        value: Cid,
+    ) -> Result<Option<Cid>, MstError> {
         if self.root.is_empty() {
             self.root = single(h, key, h, value);
             return Ok(None);
@@ -499,7 +531,11 @@ impl<'s, S: BlockSource + ?Sized> Tree<'s, S> {
     /// Removes `key`; returns the value it had.
     pub fn remove(&mut self, key: &[u8]) -> Result<Option<Cid>, MstError> {
         self.ctx.rule.check(key).map_err(MstError::BadKey)?;
-        let h = height(key);
+        self.remove_valid(key, height(key))
+    }
+
+    /// [`Tree::remove`] for a key already checked against the tree's rule, of height `h`.
+    pub(crate) fn remove_valid(&mut self, key: &[u8], h: u8) -> Result<Option<Cid>, MstError> {
         if self.root.is_empty() || h > self.root.layer {
             return Ok(None);
         }
@@ -554,23 +590,32 @@ fn collect_blocks(node: &mut Node, out: &mut Vec<(Cid, Vec<u8>)>) {
     out.push((cid, encode_loaded(node)));
 }
 
-/// The bytes of a node whose children's CIDs are all known (after [`node_cid`]).
+/// The bytes of a node, its children's CIDs computed first where they are not known.
 fn encode_loaded(node: &mut Node) -> Vec<u8> {
-    let left = node.left.as_mut().map(link_cid);
-    let rights: Vec<Option<Cid>> = node
-        .entries
-        .iter_mut()
-        .map(|e| e.right.as_mut().map(link_cid))
-        .collect();
-    let refs: Vec<EntryRef<'_>> = node
-        .entries
-        .iter()
-        .zip(&rights)
-        .map(|(e, right)| EntryRef {
-            key: &e.key,
-            value: &e.value,
-            right: right.as_ref(),
-        })
-        .collect();
-    encode_node(left.as_ref(), &refs)
+    if let Some(link) = node.left.as_mut() {
+        link_cid(link);
+    }
+    for e in node.entries.iter_mut() {
+        if let Some(link) = e.right.as_mut() {
+            link_cid(link);
+        }
+    }
+    let left = node.left.as_ref().and_then(known_cid);
+    let mut w = NodeWriter::new(left.as_ref(), node.entries.len());
+    for e in &node.entries {
+        w.entry(
+            &e.key,
+            &e.value,
+            e.right.as_ref().and_then(known_cid).as_ref(),
+        );
+    }
+    w.finish()
+}
+
+/// The CID of a link whose node has been hashed (always, after [`link_cid`]).
+fn known_cid(link: &Link) -> Option<Cid> {
+    match link {
+        Link::Stub(cid) => Some(*cid),
+        Link::Loaded(node) => node.cid,
+    }
 }

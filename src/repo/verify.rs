@@ -15,7 +15,7 @@ use cid::Cid;
 use super::blocks::BlockSource;
 use super::commit::{Commit, REPO_VERSION};
 use super::error::{CommitError, VerifyError};
-use super::key::KeyRule;
+use super::key::{height, KeyRule};
 use super::ops::{check_ops, inversion_order, Action, RepoOp};
 use super::rev::seconds_in_future;
 use super::tree::Tree;
@@ -202,6 +202,19 @@ fn mismatch(op: &RepoOp<'_>, reason: &'static str) -> VerifyError {
     }
 }
 
+/// An op's path as a key the tree accepts, with its height, computed once per op.
+fn checked_key<'o, S: BlockSource + ?Sized>(
+    tree: &Tree<'_, S>,
+    op: &RepoOp<'o>,
+) -> Result<(&'o [u8], u8), VerifyError> {
+    let key = op.path.as_bytes();
+    tree.rule().check(key).map_err(|_| VerifyError::BadOp {
+        path: op.path.chars().take(200).collect(),
+        reason: "path is not a key of this tree",
+    })?;
+    Ok((key, height(key)))
+}
+
 /// Creates and updates are in the new tree with their CID and their record is in the slice;
 /// deletes are not in the new tree.
 pub fn check_forward<S: BlockSource + ?Sized>(
@@ -210,9 +223,8 @@ pub fn check_forward<S: BlockSource + ?Sized>(
     ops: &[RepoOp<'_>],
 ) -> Result<(), VerifyError> {
     for op in ops {
-        let found = tree
-            .get(op.path.as_bytes())
-            .map_err(VerifyError::from_tree)?;
+        let (key, h) = checked_key(tree, op)?;
+        let found = tree.get_valid(key, h).map_err(VerifyError::from_tree)?;
         match (op.action, op.cid) {
             (Action::Create | Action::Update, Some(cid)) => {
                 if found != Some(cid) {
@@ -261,25 +273,33 @@ pub fn invert<S: BlockSource + ?Sized>(
         path: op.path.to_owned(),
         reason: "update or delete without prev in a commit with prevData",
     };
-    for op in inversion_order(ops) {
-        let key = op.path.as_bytes();
+    let order = inversion_order(ops);
+    let mut keys = Vec::with_capacity(order.len());
+    for op in &order {
+        keys.push(checked_key(tree, op)?);
+    }
+    for (op, &(key, h)) in order.iter().zip(&keys) {
         match op.action {
             Action::Create => {
-                let removed = tree.remove(key).map_err(VerifyError::from_tree)?;
+                let removed = tree.remove_valid(key, h).map_err(VerifyError::from_tree)?;
                 if removed != op.cid {
                     return Err(mismatch(op, "created path did not hold the op's cid"));
                 }
             }
             Action::Update => {
                 let prev = op.prev.ok_or_else(|| no_prev(op))?;
-                let replaced = tree.insert(key, prev).map_err(VerifyError::from_tree)?;
+                let replaced = tree
+                    .insert_valid(key, h, prev)
+                    .map_err(VerifyError::from_tree)?;
                 if replaced != op.cid {
                     return Err(mismatch(op, "updated path did not hold the op's cid"));
                 }
             }
             Action::Delete => {
                 let prev = op.prev.ok_or_else(|| no_prev(op))?;
-                let replaced = tree.insert(key, prev).map_err(VerifyError::from_tree)?;
+                let replaced = tree
+                    .insert_valid(key, h, prev)
+                    .map_err(VerifyError::from_tree)?;
                 if replaced.is_some() {
                     return Err(mismatch(op, "deleted path was in the new tree"));
                 }
@@ -287,10 +307,11 @@ pub fn invert<S: BlockSource + ?Sized>(
         }
     }
     // Each undone update and delete left its prev in place; nothing undone later moved it.
-    for op in ops.iter().filter(|op| op.action != Action::Create) {
-        let now = tree
-            .get(op.path.as_bytes())
-            .map_err(VerifyError::from_tree)?;
+    for (op, &(key, h)) in order.iter().zip(&keys) {
+        if op.action == Action::Create {
+            continue;
+        }
+        let now = tree.get_valid(key, h).map_err(VerifyError::from_tree)?;
         if now != op.prev {
             return Err(mismatch(
                 op,
