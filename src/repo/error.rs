@@ -47,10 +47,10 @@ pub enum MstError {
     MissingBlock(Cid),
     #[error("block {0} does not match its CID")]
     BadBlock(Cid),
+    /// The problem is boxed: errors are rare, and every `Result` on the tree's paths is as
+    /// large as its error.
     #[error("MST node {cid}: {problem}")]
-    BadNode { cid: Cid, problem: NodeProblem },
-    #[error("MST node {cid} links to {link}, which is not a dag-cbor CID")]
-    BadLink { cid: Cid, link: Cid },
+    BadNode { cid: Cid, problem: Box<NodeProblem> },
     #[error("invalid MST key: {0}")]
     BadKey(String),
     #[error("tree deeper than layer {0}")]
@@ -62,11 +62,19 @@ pub enum MstError {
 }
 
 impl MstError {
+    /// The node problem, when this is one.
+    pub fn node_problem(&self) -> Option<&NodeProblem> {
+        match self {
+            MstError::BadNode { problem, .. } => Some(problem),
+            _ => None,
+        }
+    }
+
     pub fn reason(&self) -> &'static str {
         match self {
             MstError::MissingBlock(_) => "missing_block",
             MstError::BadBlock(_) => "bad_block",
-            MstError::BadNode { .. } | MstError::BadLink { .. } => "bad_tree",
+            MstError::BadNode { .. } => "bad_tree",
             MstError::BadKey(_) => "bad_key",
             MstError::TooDeep(_) | MstError::Inconsistent(_) => "bad_tree",
         }
@@ -99,7 +107,7 @@ pub enum VerifyError {
     #[error("{what} block {cid} does not match its CID")]
     BadBlock { what: &'static str, cid: Cid },
     #[error("frame commit {frame} is not the CAR root {root}")]
-    WrongCommit { frame: Cid, root: Cid },
+    WrongCommit { frame: Box<Cid>, root: Box<Cid> },
     #[error("{0}")]
     BadCommit(CommitError),
     #[error("commit version {0}, expected 3")]
@@ -119,7 +127,10 @@ pub enum VerifyError {
     #[error("op {path}: {reason}")]
     OpMismatch { path: String, reason: &'static str },
     #[error("inverted tree root {computed} is not prevData {prev_data}")]
-    BadProof { computed: Cid, prev_data: Cid },
+    BadProof {
+        computed: Box<Cid>,
+        prev_data: Box<Cid>,
+    },
 }
 
 impl VerifyError {

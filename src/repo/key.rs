@@ -67,17 +67,47 @@ fn check_repo_path(key: &[u8]) -> Result<(), String> {
 }
 
 /// The key's height: leading zero bits of SHA-256(key), counted in pairs (fanout 4).
+///
+/// Every key of every node read is hashed, so this is on the verification path many times a
+/// commit. Keys under 56 bytes (all real record paths) fit one padded block, hashed with the
+/// bare compression function instead of the buffered hasher.
 pub fn height(key: &[u8]) -> u8 {
-    let digest = Sha256::digest(key);
     let mut zeros = 0u32;
-    for &b in digest.iter() {
-        zeros += b.leading_zeros();
-        if b != 0 {
+    for w in digest_words(key) {
+        zeros += w.leading_zeros();
+        if w != 0 {
             break;
         }
     }
     (zeros / 2) as u8
 }
+
+/// SHA-256 of `key` as eight big-endian words.
+fn digest_words(key: &[u8]) -> [u32; 8] {
+    let mut state = SHA256_INIT;
+    if key.len() >= 56 {
+        let digest = Sha256::digest(key);
+        for (w, b) in state.iter_mut().zip(digest.chunks_exact(4)) {
+            *w = u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+        }
+        return state;
+    }
+    let mut block = [0u8; 64];
+    block[..key.len()].copy_from_slice(key);
+    block[key.len()] = 0x80;
+    block[56..].copy_from_slice(&(key.len() as u64 * 8).to_be_bytes());
+    sha2::compress256(
+        &mut state,
+        std::slice::from_ref(sha2::digest::generic_array::GenericArray::from_slice(
+            &block,
+        )),
+    );
+    state
+}
+
+const SHA256_INIT: [u32; 8] = [
+    0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+];
 
 /// How many leading bytes `a` and `b` share.
 pub fn common_prefix_len(a: &[u8], b: &[u8]) -> usize {
@@ -94,6 +124,19 @@ mod tests {
         assert_eq!(height(b"blue"), 1);
         assert_eq!(height(b"app.bsky.feed.post/454397e440ec"), 4);
         assert_eq!(height(b"app.bsky.feed.post/9adeb165882c"), 8);
+    }
+
+    #[test]
+    fn one_block_and_buffered_hashing_agree() {
+        for len in 0..130 {
+            let key: Vec<u8> = (0..len).map(|i| (i * 7 + 3) as u8).collect();
+            let digest = Sha256::digest(&key);
+            let words: Vec<u8> = digest_words(&key)
+                .iter()
+                .flat_map(|w| w.to_be_bytes())
+                .collect();
+            assert_eq!(words, digest.as_slice(), "length {len}");
+        }
     }
 
     #[test]

@@ -21,7 +21,10 @@ pub fn check_placement(
     lo: Option<&[u8]>,
     hi: Option<&[u8]>,
 ) -> Result<u8, MstError> {
-    let bad = |problem| MstError::BadNode { cid: *cid, problem };
+    let bad = |problem| MstError::BadNode {
+        cid: *cid,
+        problem: Box::new(problem),
+    };
     let layer = match (key_layer, expected) {
         (None, None) if node.left.is_some() => return Err(bad(NodeProblem::RootOnlySubtree)),
         // The empty repository: one node, no entries.

@@ -169,8 +169,11 @@ impl<'s, S: BlockSource + ?Sized> Ctx<'s, S> {
             .blocks
             .block(&cid)?
             .ok_or(MstError::MissingBlock(cid))?;
-        let (data, key_layer) = NodeData::decode(bytes, self.rule)
-            .map_err(|problem| MstError::BadNode { cid, problem })?;
+        let (data, key_layer) =
+            NodeData::decode(bytes, self.rule).map_err(|problem| MstError::BadNode {
+                cid,
+                problem: Box::new(problem),
+            })?;
         let layer = check_placement(&data, &cid, key_layer, expected, lo, hi)?;
         Ok(Box::new(Node {
             layer,
@@ -512,7 +515,7 @@ impl<'s, S: BlockSource + ?Sized> Tree<'s, S> {
             let (a, b) = self
                 .ctx
                 .split(Link::Loaded(old), old_layer, key, None, None)?;
-            self.root = Box::new(Node {
+            *self.root = Node {
                 layer: h,
                 left: lift(a, old_layer, h - 1),
                 entries: vec![Entry {
@@ -521,7 +524,7 @@ impl<'s, S: BlockSource + ?Sized> Tree<'s, S> {
                     right: lift(b, old_layer, h - 1),
                 }],
                 cid: None,
-            });
+            };
             return Ok(None);
         }
         self.ctx

@@ -91,8 +91,8 @@ pub fn verify_commit_proof(
     let root = frame.blocks.roots.first().copied();
     if root != Some(frame.commit) {
         return Err(VerifyError::WrongCommit {
-            frame: frame.commit,
-            root: root.unwrap_or(frame.commit),
+            frame: Box::new(frame.commit),
+            root: Box::new(root.unwrap_or(frame.commit)),
         });
     }
     // A damaged block is a damaged frame, even one no check below would read.
@@ -117,8 +117,8 @@ pub fn verify_commit_proof(
     let computed = tree.root_cid();
     if computed != prev_data {
         return Err(VerifyError::BadProof {
-            computed,
-            prev_data,
+            computed: Box::new(computed),
+            prev_data: Box::new(prev_data),
         });
     }
     Ok(Verified {

@@ -57,8 +57,11 @@ impl<'s, S: BlockSource + ?Sized> Walk<'s, S> {
                 .blocks
                 .block(&cid)?
                 .ok_or(MstError::MissingBlock(cid))?;
-            let (data, key_layer) = NodeData::decode(bytes, self.rule)
-                .map_err(|problem| MstError::BadNode { cid, problem })?;
+            let (data, key_layer) =
+                NodeData::decode(bytes, self.rule).map_err(|problem| MstError::BadNode {
+                    cid,
+                    problem: Box::new(problem),
+                })?;
             let layer = check_placement(&data, &cid, key_layer, expected, None, None)?;
             self.nodes += 1;
             let NodeData { left, entries } = data;
@@ -99,7 +102,10 @@ impl<'s, S: BlockSource + ?Sized> Walk<'s, S> {
                     } else {
                         NodeProblem::OutOfRange { index }
                     };
-                    return Err(MstError::BadNode { cid, problem });
+                    return Err(MstError::BadNode {
+                        cid,
+                        problem: Box::new(problem),
+                    });
                 }
             }
             self.last = Some(entry.key.clone());
