@@ -15,6 +15,8 @@
 //! source/      relay websocket · capture files · recorder (bytes in, frames out)
 //! identity/    DID → document (key, PDS, handle) · cache · handle check; HTTP/DNS behind traits
 //! decode/      frame → typed event or typed error (pure)
+//! repo/        MST (partial and whole), commit objects, Sync 1.1 verification (pure)
+//! crypto/      K-256 and P-256 keys, low-S signature checks (pure)
 //! records/     one lexicon type per file; validation; lex-JSON (pure)
 //! ipld/        strict DAG-CBOR · CID · CAR (pure)
 //! syntax/      DID, handle, NSID, AT-URI, record key, TID, CID, datetime, language (pure)
@@ -26,6 +28,7 @@ pub mod changes;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod decode;
 pub mod error_chain;
@@ -38,6 +41,7 @@ pub mod pipeline;
 pub mod records;
 pub mod redact;
 pub mod replay;
+pub mod repo;
 pub mod schema;
 pub mod shutdown;
 pub mod source;

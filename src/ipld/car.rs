@@ -33,6 +33,9 @@ pub enum CarError {
     Roots(usize),
     #[error("more than {MAX_CAR_BLOCKS} blocks")]
     TooManyBlocks,
+    /// Over the bound given to [`CarSlice::parse_with_limit`] (a repo export's, not a frame's).
+    #[error("more than {0} blocks")]
+    OverBlockLimit(usize),
     #[error("block at byte {at}: {reason}")]
     BadCid { at: usize, reason: CidError },
     #[error("block {cid} does not match its CID")]
@@ -65,6 +68,12 @@ struct Header {
 
 impl<'a> CarSlice<'a> {
     pub fn parse(bytes: &'a [u8]) -> Result<CarSlice<'a>, CarError> {
+        CarSlice::parse_with_limit(bytes, MAX_CAR_BLOCKS)
+    }
+
+    /// [`CarSlice::parse`] with another bound on the number of blocks, for CARs that are not
+    /// frame slices (whole repository exports).
+    pub fn parse_with_limit(bytes: &'a [u8], max_blocks: usize) -> Result<CarSlice<'a>, CarError> {
         let mut pos = 0;
         let header_len = varint(bytes, &mut pos)?;
         if header_len > MAX_CAR_HEADER_BYTES as u64 {
@@ -82,8 +91,12 @@ impl<'a> CarSlice<'a> {
         }
         let mut blocks = Vec::new();
         while pos < bytes.len() {
-            if blocks.len() >= MAX_CAR_BLOCKS {
-                return Err(CarError::TooManyBlocks);
+            if blocks.len() >= max_blocks {
+                return Err(if max_blocks == MAX_CAR_BLOCKS {
+                    CarError::TooManyBlocks
+                } else {
+                    CarError::OverBlockLimit(max_blocks)
+                });
             }
             let at = pos;
             let len = varint(bytes, &mut pos)?;

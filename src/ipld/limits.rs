@@ -9,3 +9,7 @@ pub const MAX_CAR_HEADER_BYTES: usize = 4_096;
 pub const MAX_CAR_BLOCKS: usize = 10_000;
 /// Nesting depth of any CBOR value we accept; records are a handful of levels deep.
 pub const MAX_CBOR_DEPTH: usize = 64;
+/// Our bound on the blocks of a whole repository export (backfill), separate from the frame
+/// bound above: one record and about one MST node per key, so two million blocks is a repo of
+/// about a million records; the block index costs about 100 bytes per block.
+pub const MAX_REPO_CAR_BLOCKS: usize = 2_000_000;

@@ -75,6 +75,10 @@ fn allowed() -> BTreeMap<&'static str, (Vec<&'static str>, bool)> {
         ("identity", (vec!["syntax"], io)),
         // pure below here
         ("decode", (vec!["records", "ipld", "syntax"], pure)),
+        // repository trees and commits: MST, proofs, signatures (key passed in)
+        ("repo", (vec!["crypto", "ipld", "syntax"], pure)),
+        // keys and signatures
+        ("crypto", (vec![], pure)),
         ("records", (vec!["ipld", "syntax"], pure)),
         ("ipld", (vec![], pure)),
         ("syntax", (vec![], pure)),

@@ -2,6 +2,7 @@
 
 mod chaos;
 mod common;
+mod crypto;
 mod decode_capture;
 mod decode_hostile;
 mod decode_support;
@@ -11,6 +12,11 @@ mod identity;
 mod layering;
 mod ops;
 mod relay;
+mod repo_commits;
+mod repo_exports;
+mod repo_hostile;
+mod repo_mst;
+mod repo_support;
 mod service;
 mod storage;
 mod storage_cases;
