@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Records tests/fixtures/pds-verify from a real PDS and PLC on loopback (../shared/tools/pds-capture):
-# the firehose from seq 1 (frames.bin), the PDS's truth (truth.json), and every account's DID
+# the firehose from seq 1 (frames.bin), the PDS's truth (truth.json, summary.json), and every account's DID
 # document as the PLC serves it at the end (dids.json: {did: document}), so tests can verify
 # every commit against its author's key with a loopback directory in place of the PLC.
 #   scripts/make-verify-fixture.sh [--accounts 12] [--commits 400] [--out tests/fixtures/pds-verify]
@@ -42,7 +42,17 @@ node "$TOOL/bin/drive.js" --pds-url "http://localhost:$PDS_PORT" --accounts "$AC
   --commits "$COMMITS" --deletions 0 > "$WORK/drive.json" 2> "$WORK/drive.log"
 wait $CAP
 node "$TOOL/bin/dump-truth.js" --pds-url "http://127.0.0.1:$PDS_PORT" --out "$WORK/truth" 2>/dev/null
-cp "$WORK/truth/truth.json" "$OUT/truth.json"
+# In the shape run-capture.js writes (what tests/it/common/truth.rs reads): no account was
+# deleted, and the derived counts under summary.json's "truth".
+node -e '
+const fs = require("node:fs");
+const [dir, out] = process.argv.slice(1);
+const truth = JSON.parse(fs.readFileSync(`${dir}/truth.json`));
+truth.expectations = { deletedAccounts: [] };
+fs.writeFileSync(`${out}/truth.json`, JSON.stringify(truth));
+const summary = JSON.parse(fs.readFileSync(`${dir}/truth-summary.json`));
+fs.writeFileSync(`${out}/summary.json`, JSON.stringify({ truth: summary }, null, 1));
+' "$WORK/truth" "$OUT"
 
 # Every DID named in the truth, and its document from the PLC.
 node -e '

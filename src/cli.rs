@@ -28,7 +28,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Index a relay (or a capture file) into PostgreSQL until stopped.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Apply pending database migrations (the same ones `diesel migration run` applies).
     Migrate(DbArgs),
     /// Summarise a capture file, or print it as Jetstream-shaped JSON lines with --json.
@@ -102,6 +102,60 @@ pub struct RunArgs {
     /// Key of this stream's row in firehose_cursor. Default: the relay URL.
     #[arg(long, env = "SKYINDEX_SERVICE")]
     pub service: Option<String>,
+    #[command(flatten)]
+    pub identity: IdentityArgs,
+}
+
+/// Verification of commits and identities.
+#[derive(Debug, Args)]
+pub struct IdentityArgs {
+    /// Check every #commit and #sync: `full` (signature against the author's key, and the ops
+    /// against the commit's own proof, Sync 1.1), `signature` (the signature only), or `off`
+    /// (believe the relay). A commit that fails is dropped, counted and logged.
+    #[arg(long, env = "SKYINDEX_VERIFY", default_value = "full")]
+    pub verify: String,
+    /// On #identity, check that the handle in the DID document resolves back to the DID (DNS
+    /// TXT or https well-known) and store `handle.invalid` when it does not: `on` or `off`
+    /// (store the handle the relay asserts).
+    #[arg(long, env = "SKYINDEX_VERIFY_HANDLES", default_value = "on")]
+    pub verify_handles: String,
+    /// The did:plc directory.
+    #[arg(
+        long,
+        env = "SKYINDEX_PLC_URL",
+        default_value = "https://plc.directory"
+    )]
+    pub plc_url: String,
+    /// Let DID documents, handles and hosts resolve to loopback and private addresses (tests,
+    /// private networks). Off, such hosts are refused (the PLC directory itself excepted).
+    #[arg(long, env = "SKYINDEX_ALLOW_PRIVATE_HOSTS")]
+    pub allow_private_hosts: bool,
+    /// Fetch did:web documents and well-known handles over plain http (tests only).
+    #[arg(long, env = "SKYINDEX_PLAIN_HTTP", hide = true)]
+    pub plain_http: bool,
+    /// DNS server for handle lookups, e.g. 127.0.0.1:53. Default: those of /etc/resolv.conf.
+    #[arg(long, env = "SKYINDEX_DNS_SERVER")]
+    pub dns_server: Option<String>,
+    /// DID documents (and handle verdicts) kept in memory.
+    #[arg(long, env = "SKYINDEX_IDENTITY_CACHE_SIZE", default_value_t = 100_000)]
+    pub identity_cache_size: usize,
+    /// How long a DID document is trusted before it is fetched again (e.g. 1h).
+    #[arg(long, env = "SKYINDEX_IDENTITY_CACHE_TTL", default_value = "1h")]
+    pub identity_cache_ttl: String,
+    /// How long a failed lookup is remembered (e.g. 60s).
+    #[arg(long, env = "SKYINDEX_IDENTITY_NEGATIVE_TTL", default_value = "60s")]
+    pub identity_negative_ttl: String,
+    /// Requests per second toward one host (the PLC directory, a did:web host, a handle's
+    /// domain); a start with many unknown accounts waits rather than hammering it.
+    #[arg(long, env = "SKYINDEX_RESOLVE_RATE", default_value_t = 10.0)]
+    pub resolve_rate: f64,
+    /// Requests in flight toward one host at most.
+    #[arg(long, env = "SKYINDEX_RESOLVE_CONCURRENCY", default_value_t = 4)]
+    pub resolve_concurrency: usize,
+    /// A signature that fails re-fetches the author's document (a rotated key) at most this
+    /// often per account (e.g. 30s).
+    #[arg(long, env = "SKYINDEX_KEY_REFRESH_INTERVAL", default_value = "30s")]
+    pub key_refresh_interval: String,
 }
 
 #[derive(Debug, Args)]

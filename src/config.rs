@@ -6,8 +6,9 @@ use std::time::Duration;
 use thiserror::Error;
 use url::Url;
 
-use crate::cli::RunArgs;
-use crate::pipeline::{CollectionFilter, FilterError, Settings};
+use crate::cli::{IdentityArgs, RunArgs};
+use crate::identity::IdentityConfig;
+use crate::pipeline::{CollectionFilter, FilterError, Settings, VerifyMode, VerifySettings};
 use crate::redact::redact;
 use crate::source::websocket::{self, EndpointError};
 use crate::source::SourceSpec;
@@ -67,6 +68,8 @@ pub struct RunConfig {
     pub migrate: bool,
     pub synchronous_commit_off: bool,
     pub pipeline: Settings,
+    /// How identities are resolved, for verification.
+    pub identity: IdentityConfig,
 }
 
 /// `500ms`, `10s`, `2m`, or a bare number of seconds.
@@ -189,9 +192,78 @@ impl RunConfig {
                     .as_deref()
                     .map(CollectionFilter::parse)
                     .transpose()?,
+                verify: verify_settings(&a.identity)?,
             },
+            identity: identity_config(&a.identity)?,
         })
     }
+}
+
+fn on_off(flag: &'static str, v: &str) -> Result<bool, ConfigError> {
+    match v {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        other => Err(value(flag, other, "expected on or off")),
+    }
+}
+
+fn verify_settings(a: &IdentityArgs) -> Result<VerifySettings, ConfigError> {
+    let mode = match a.verify.as_str() {
+        "full" => VerifyMode::Full,
+        "signature" => VerifyMode::Signature,
+        "off" => VerifyMode::Off,
+        other => return Err(value("--verify", other, "expected full, signature or off")),
+    };
+    Ok(VerifySettings {
+        mode,
+        handles: on_off("--verify-handles", &a.verify_handles)?,
+    })
+}
+
+/// The resolver's configuration from the flags; the rest keeps `IdentityConfig`'s defaults.
+pub fn identity_config(a: &IdentityArgs) -> Result<IdentityConfig, ConfigError> {
+    let mut c = IdentityConfig {
+        plc_url: a.plc_url.trim_end_matches('/').to_owned(),
+        allow_private_hosts: a.allow_private_hosts,
+        plain_http: a.plain_http,
+        refresh_min_interval: parse_duration("--key-refresh-interval", &a.key_refresh_interval)?,
+        ..IdentityConfig::default()
+    };
+    Url::parse(&c.plc_url).map_err(|e| value("--plc-url", &a.plc_url, e.to_string()))?;
+    if a.identity_cache_size == 0 {
+        return Err(ConfigError::Invalid(
+            "--identity-cache-size must be at least 1".into(),
+        ));
+    }
+    c.cache.max_entries = a.identity_cache_size;
+    c.cache.ttl = parse_duration("--identity-cache-ttl", &a.identity_cache_ttl)?;
+    c.cache.negative_ttl = parse_duration("--identity-negative-ttl", &a.identity_negative_ttl)?;
+    if !(a.resolve_rate.is_finite() && a.resolve_rate > 0.0) {
+        return Err(value(
+            "--resolve-rate",
+            &a.resolve_rate.to_string(),
+            "expected a positive number of requests per second",
+        ));
+    }
+    c.limit.rate_per_sec = a.resolve_rate;
+    c.limit.burst = (a.resolve_rate.ceil() as u32).max(c.limit.burst);
+    if a.resolve_concurrency == 0 {
+        return Err(ConfigError::Invalid(
+            "--resolve-concurrency must be at least 1".into(),
+        ));
+    }
+    c.limit.max_in_flight = a.resolve_concurrency;
+    if let Some(server) = &a.dns_server {
+        let addr = server.parse().map_err(|_| {
+            value(
+                "--dns-server",
+                server,
+                "expected ADDRESS:PORT, e.g. 127.0.0.1:53",
+            )
+        })?;
+        c.dns.nameservers = vec![addr];
+    }
+    Ok(c)
 }
 
 #[cfg(test)]

@@ -1,7 +1,9 @@
 //! Counters shared by every stage (atomics behind an `Arc`), and the periodic `stats` log line
 //! operators grep: stable `key=value` fields, rates over the interval, units in the names.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::sync::Mutex;
 use std::time::Duration;
 
 /// Receive-to-commit latency, in buckets a quarter of a power of two wide (about ±10%).
@@ -92,6 +94,9 @@ pub struct Stats {
     /// Events the database refused for their content, skipped.
     pub failed_events: AtomicU64,
     pub error_frames: AtomicU64,
+    /// Events that failed verification, dropped; by reason below.
+    pub unverified: AtomicU64,
+    pub unverified_by_reason: Mutex<BTreeMap<&'static str, u64>>,
     pub rev_gaps: AtomicU64,
     pub db_retries: AtomicU64,
     /// Time writers spent inside transactions, summed over writers.
@@ -152,11 +157,13 @@ impl Stats {
         };
         let counts = self.latency.counts();
         format!(
-            "events={committed} first_event_to_last_commit_s={:.3} events/sec={rate:.0} commit_p50_ms={:.1} commit_p99_ms={:.1} commit_max_ms={:.1}",
+            "events={committed} first_event_to_last_commit_s={:.3} events/sec={rate:.0} commit_p50_ms={:.1} commit_p99_ms={:.1} commit_max_ms={:.1} unverified={} unverified_by_reason={}",
             span.as_secs_f64(),
             quantile(&counts, 0.5).as_secs_f64() * 1e3,
             quantile(&counts, 0.99).as_secs_f64() * 1e3,
             self.latency.max().as_secs_f64() * 1e3,
+            self.unverified.load(Relaxed),
+            self.unverified_reasons(),
         )
     }
 
@@ -164,6 +171,33 @@ impl Stats {
         self.bad_frames.load(Relaxed)
             + self.bad_ops.load(Relaxed)
             + self.failed_events.load(Relaxed)
+            + self.unverified.load(Relaxed)
+    }
+
+    /// Counts an event dropped by verification.
+    pub fn verify_failed(&self, reason: &'static str) {
+        self.unverified.fetch_add(1, Relaxed);
+        *self
+            .unverified_by_reason
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(reason)
+            .or_default() += 1;
+    }
+
+    /// `reason:count,…`, or `-` when nothing failed verification.
+    pub fn unverified_reasons(&self) -> String {
+        let by = self
+            .unverified_by_reason
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if by.is_empty() {
+            return "-".to_owned();
+        }
+        by.iter()
+            .map(|(r, n)| format!("{r}:{n}"))
+            .collect::<Vec<_>>()
+            .join(",")
     }
 }
 
@@ -221,7 +255,7 @@ pub fn line(
     };
     let load = |c: &AtomicU64| c.load(Relaxed);
     format!(
-        "stats events/sec={rate:.1} events={} commits={} ops_create={} ops_update={} ops_delete={} skipped={} errors={} bad_frames={} bad_ops={} failed_events={} error_frames={} queue={} in_flight={} cursor={} lag_ms={lag} db_busy={busy:.0}% db_retries={} reconnects={} commit_p50_ms={:.1} commit_p99_ms={:.1}",
+        "stats events/sec={rate:.1} events={} commits={} ops_create={} ops_update={} ops_delete={} skipped={} errors={} bad_frames={} bad_ops={} failed_events={} error_frames={} queue={} in_flight={} cursor={} lag_ms={lag} db_busy={busy:.0}% db_retries={} reconnects={} commit_p50_ms={:.1} commit_p99_ms={:.1} unverified={}",
         now.committed,
         load(&stats.commits),
         load(&stats.ops_create),
@@ -240,6 +274,7 @@ pub fn line(
         load(&stats.reconnects),
         quantile(&window, 0.5).as_secs_f64() * 1e3,
         quantile(&window, 0.99).as_secs_f64() * 1e3,
+        load(&stats.unverified),
     )
 }
 

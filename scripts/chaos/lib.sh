@@ -68,7 +68,8 @@ pg_wait_ready() {
 start_worker() {
   local db=$1 log=$2
   shift 2
-  DATABASE_URL=$(db_url "$db") LOG_LEVEL=info RUST_LOG='' \
+  # Generated and fixture streams are unsigned by keys any directory knows: believe the relay.
+  DATABASE_URL=$(db_url "$db") LOG_LEVEL=info RUST_LOG='' SKYINDEX_VERIFY=off SKYINDEX_VERIFY_HANDLES=off \
     "$BIN" --log-file "$log" run --service "$SERVICE" --stats-interval 1s "$@" \
     </dev/null >/dev/null 2>>"$log" &
   WORKER_PID=$!

@@ -21,6 +21,8 @@ pub enum CommandError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Db(#[from] DbError),
+    #[error("setting up identity resolution")]
+    Identity(#[source] crate::identity::SetupError),
     #[error("installing signal handlers")]
     Signals(#[source] std::io::Error),
     #[error(transparent)]

@@ -3,6 +3,7 @@
 //! pipeline until a signal or the end of a capture file.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use log::{error, info};
 
@@ -11,7 +12,8 @@ use crate::cli::RunArgs;
 use crate::config::RunConfig;
 use crate::db::{connect, cursor, migrate, pool, DbError};
 use crate::error_chain::chain;
-use crate::pipeline::{self, Outcome, Start};
+use crate::identity::Identities;
+use crate::pipeline::{self, Outcome, Start, VerifyMode};
 use crate::redact::redact;
 use crate::source::SourceSpec;
 
@@ -41,7 +43,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, CommandError> {
         .map_err(DbError::query("reading the cursor"))?;
     let (start, live) = config.cursor.resolve(saved);
     info!(
-        "skyindex {} starting: source={} database={} writers={} pool={} batch={} cursor={} (saved={})",
+        "skyindex {} starting: source={} database={} writers={} pool={} batch={} cursor={} (saved={}) verify={} verify_handles={} plc={}",
         env!("CARGO_PKG_VERSION"),
         match &settings.source {
             SourceSpec::Relay(url) => redact(url.as_str()),
@@ -57,13 +59,27 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, CommandError> {
             (None, SourceSpec::File(_)) => "start of file".to_owned(),
         },
         saved.map_or_else(|| "none".to_owned(), |c| c.to_string()),
+        match settings.verify.mode {
+            VerifyMode::Full => "full",
+            VerifyMode::Signature => "signature",
+            VerifyMode::Off => "off",
+        },
+        if settings.verify.handles { "on" } else { "off" },
+        redact(&config.identity.plc_url),
     );
     let start = Start {
         cursor: start,
         live,
         saved,
     };
-    match pipeline::service::run(settings, &db, keeper_conn, start, &stop)? {
+    let identities = if settings.verify.needs_identities() {
+        Some(Arc::new(
+            Identities::new(config.identity.clone()).map_err(CommandError::Identity)?,
+        ))
+    } else {
+        None
+    };
+    match pipeline::service::run(settings, &db, keeper_conn, start, identities, &stop)? {
         Outcome::Clean | Outcome::Abandoned => Ok(ExitCode::SUCCESS),
         Outcome::SourceFailed(e) => {
             error!(

@@ -10,6 +10,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError};
 use rayon::prelude::*;
 
 use super::triage::{Decoded, Triage};
+use super::verify::{Verdict, Verifier};
 use crate::decode::{decode_frame, Frame};
 use crate::source::capture::CaptureError;
 use crate::source::SourceMsg;
@@ -23,6 +24,7 @@ pub fn run(
     rx: &Receiver<SourceMsg>,
     stop: &AtomicBool,
     triage: &mut Triage<'_>,
+    verifier: Option<&Verifier>,
 ) -> Result<(), CaptureError> {
     let mut batch: Vec<SourceMsg> = Vec::with_capacity(BATCH);
     loop {
@@ -41,11 +43,17 @@ pub fn run(
                 Err(_) => break,
             }
         }
+        let work = |msg| decode(msg, verifier);
         let decoded: Vec<Decoded> = if batch.len() > 1 {
-            batch.par_drain(..).filter_map(decode).collect()
+            batch.par_drain(..).filter_map(work).collect()
         } else {
-            batch.drain(..).filter_map(decode).collect()
+            batch.drain(..).filter_map(work).collect()
         };
+        // Stopping while a key was awaited: nothing of this batch is routed, so the cursor
+        // does not pass it and it is read again on restart.
+        if decoded.iter().any(|d| d.verdict == Verdict::Interrupted) {
+            return Ok(());
+        }
         for d in decoded {
             if !triage.handle(d) {
                 return Ok(());
@@ -68,17 +76,27 @@ fn take(msg: SourceMsg, batch: &mut Vec<SourceMsg>) -> Option<Result<(), Capture
     }
 }
 
-fn decode(msg: SourceMsg) -> Option<Decoded> {
+/// Decodes a frame and, with a verifier, checks what it carries.
+fn decode(msg: SourceMsg, verifier: Option<&Verifier>) -> Option<Decoded> {
     match msg {
-        SourceMsg::Frame(raw) => Some(Decoded {
-            bytes: raw.bytes.len(),
-            received: Some(raw.received),
-            result: decode_frame(&raw.bytes),
-        }),
+        SourceMsg::Frame(raw) => {
+            let mut result = decode_frame(&raw.bytes);
+            let verdict = match (&mut result, verifier) {
+                (Ok(Frame::Event(event)), Some(v)) => v.check(event),
+                _ => Verdict::Accept,
+            };
+            Some(Decoded {
+                bytes: raw.bytes.len(),
+                received: Some(raw.received),
+                result,
+                verdict,
+            })
+        }
         SourceMsg::ErrorFrame { error, bytes } => Some(Decoded {
             bytes,
             received: None,
             result: Ok(Frame::Error(error)),
+            verdict: Verdict::Accept,
         }),
         SourceMsg::End(_) => None,
     }

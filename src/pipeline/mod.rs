@@ -10,6 +10,8 @@ pub mod progress;
 pub mod route;
 pub mod service;
 pub mod triage;
+pub mod verify;
 
 pub use filter::{CollectionFilter, FilterError};
 pub use service::{Outcome, Settings, Start};
+pub use verify::{VerifyMode, VerifySettings};

@@ -27,7 +27,9 @@ use super::keeper::Keeper;
 use super::progress::Progress;
 use super::route::Router;
 use super::triage::Triage;
+use super::verify::{Verifier, VerifySettings};
 use crate::db::pool::{PgPool, PgPooled};
+use crate::identity::Identities;
 use crate::source::capture::CaptureError;
 use crate::source::websocket::RelayConfig;
 use crate::source::{self, SourceSpec};
@@ -52,6 +54,7 @@ pub struct Settings {
     pub stall_timeout: Duration,
     pub shutdown_timeout: Duration,
     pub filter: Option<CollectionFilter>,
+    pub verify: VerifySettings,
 }
 
 /// Where the stream starts.
@@ -82,14 +85,19 @@ pub enum Outcome {
 pub struct SpawnError(&'static str, #[source] std::io::Error);
 
 /// Runs the pipeline until the source ends or `stop`; `keeper_conn` is the connection the cursor
-/// is saved through (the writers take theirs from `pool`).
+/// is saved through (the writers take theirs from `pool`). `identities` is how verification
+/// finds keys and handles (needed unless `settings.verify` asks for nothing).
 pub fn run(
     settings: &Settings,
     pool: &PgPool,
     keeper_conn: PgPooled,
     start: Start,
+    identities: Option<Arc<Identities>>,
     stop: &Arc<AtomicBool>,
 ) -> Result<Outcome, SpawnError> {
+    let verifier = identities
+        .filter(|_| settings.verify.needs_identities())
+        .map(|ids| Verifier::new(settings.verify, ids, stop.clone()));
     let started = Instant::now();
     let progress = Arc::new(Progress::new(start.cursor));
     let stats = Arc::new(Stats::new());
@@ -134,7 +142,7 @@ pub fn run(
             filter: settings.filter.clone(),
             last_seq: start.cursor,
         };
-        let ended = decode_stage::run(&raw_rx, stop, &mut triage);
+        let ended = decode_stage::run(&raw_rx, stop, &mut triage, verifier.as_ref());
         // Whatever ended the decode stage, the source must stop too: its next send fails.
         drop(raw_rx);
         if stop.load(Relaxed) {

@@ -8,6 +8,7 @@ use log::{debug, info, warn};
 
 use super::filter::CollectionFilter;
 use super::route::Router;
+use super::verify::Verdict;
 use crate::decode::{seq_of, ErrorFrame, Frame, FrameError, Skipped, TypedEvent};
 use crate::stats::Stats;
 
@@ -18,6 +19,8 @@ pub struct Decoded {
     /// When the frame was read (absent for error frames, which are never routed).
     pub received: Option<Instant>,
     pub result: Result<Frame, FrameError>,
+    /// What verification said of the event.
+    pub verdict: Verdict,
 }
 
 pub struct Triage<'a> {
@@ -40,7 +43,13 @@ impl Triage<'_> {
             self.last_seq = Some(seq);
         }
         match d.result {
-            Ok(Frame::Event(event)) => self.event(event, d.received.unwrap_or_else(Instant::now)),
+            Ok(Frame::Event(event)) => match d.verdict {
+                Verdict::Drop { reason, detail } => {
+                    self.unverified(&event, reason, &detail);
+                    true
+                }
+                _ => self.event(event, d.received.unwrap_or_else(Instant::now)),
+            },
             Ok(Frame::Error(e)) => {
                 self.error_frame(e);
                 true
@@ -53,6 +62,20 @@ impl Triage<'_> {
                 self.bad_frame(&e, d.bytes, after);
                 true
             }
+        }
+    }
+
+    /// An event that failed verification: dropped whole, counted by reason, logged once.
+    fn unverified(&self, event: &TypedEvent, reason: &'static str, detail: &str) {
+        self.stats.verify_failed(reason);
+        warn!(
+            "unverified {} dropped: seq={} did={} reason={reason} detail={detail}",
+            event.kind(),
+            event.seq().unwrap_or(-1),
+            event.did().unwrap_or("-"),
+        );
+        if let Some(seq) = event.seq() {
+            self.router.pass(seq);
         }
     }
 

@@ -36,19 +36,24 @@ fn allowed() -> BTreeMap<&'static str, (Vec<&'static str>, bool)> {
             (
                 vec![
                     "cli", "config", "pipeline", "inspect", "replay", "writer", "db", "changes",
-                    "schema", "source", "identity", "decode", "records", "ipld", "syntax",
+                    "schema", "source", "identity", "decode", "repo", "crypto", "records", "ipld",
+                    "syntax",
                 ],
                 io,
             ),
         ),
-        ("config", (vec!["cli", "pipeline", "source", "syntax"], io)),
+        (
+            "config",
+            (vec!["cli", "pipeline", "source", "identity", "syntax"], io),
+        ),
         ("cli", (vec![], pure)),
         // stages with threads and channels
         (
             "pipeline",
             (
                 vec![
-                    "writer", "db", "changes", "source", "identity", "decode", "records", "syntax",
+                    "writer", "db", "changes", "source", "identity", "decode", "repo", "crypto",
+                    "records", "syntax",
                 ],
                 io,
             ),

@@ -148,6 +148,8 @@ fn ready_and_watchdog_reach_the_notify_socket() {
             "5",
         ])
         .env("DATABASE_URL", &db.url)
+        .env("SKYINDEX_VERIFY", "off")
+        .env("SKYINDEX_VERIFY_HANDLES", "off")
         .env("NOTIFY_SOCKET", &sock_path)
         .env("WATCHDOG_USEC", "300000")
         .spawn()
