@@ -133,6 +133,9 @@ pub struct IdentityArgs {
     /// Fetch did:web documents and well-known handles over plain http (tests only).
     #[arg(long, env = "SKYINDEX_PLAIN_HTTP", hide = true)]
     pub plain_http: bool,
+    /// Fixed addresses for host names, HOST=ADDR:PORT, like curl's --resolve (tests only).
+    #[arg(long = "resolve", hide = true, value_name = "HOST=ADDR:PORT")]
+    pub resolve: Vec<String>,
     /// DNS server for handle lookups, e.g. 127.0.0.1:53. Default: those of /etc/resolv.conf.
     #[arg(long, env = "SKYINDEX_DNS_SERVER")]
     pub dns_server: Option<String>,
@@ -165,6 +168,19 @@ pub struct InspectArgs {
     /// One JSON line per event, in the shape of Jetstream's v1 events.
     #[arg(long)]
     pub json: bool,
+    /// Also say what verification would make of every commit and #sync, with keys from this
+    /// did:plc directory (e.g. https://plc.directory). `--json` then leaves out what fails.
+    #[arg(long)]
+    pub plc_url: Option<String>,
+    /// With --plc-url: `full` or `signature` (see `run --verify`).
+    #[arg(long, default_value = "full")]
+    pub verify: String,
+    /// With --plc-url: let documents and hosts resolve to loopback and private addresses.
+    #[arg(long)]
+    pub allow_private_hosts: bool,
+    /// With --plc-url: plain http for the directory and did:web (tests only).
+    #[arg(long, hide = true)]
+    pub plain_http: bool,
 }
 
 #[derive(Debug, Args)]

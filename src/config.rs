@@ -253,6 +253,14 @@ pub fn identity_config(a: &IdentityArgs) -> Result<IdentityConfig, ConfigError> 
         ));
     }
     c.limit.max_in_flight = a.resolve_concurrency;
+    for entry in &a.resolve {
+        let parsed = entry
+            .split_once('=')
+            .and_then(|(host, addr)| Some((host.to_owned(), addr.parse().ok()?)));
+        let (host, addr) =
+            parsed.ok_or_else(|| value("--resolve", entry, "expected HOST=ADDR:PORT"))?;
+        c.http.resolve_overrides.push((host, addr));
+    }
     if let Some(server) = &a.dns_server {
         let addr = server.parse().map_err(|_| {
             value(

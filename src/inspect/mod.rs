@@ -11,6 +11,7 @@ mod summary;
 pub use jetstream::{events as jetstream_events, Event as JetstreamEvent};
 pub use summary::{reason_group, Summary, GAPS_KEPT};
 
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::path::Path;
 
@@ -18,6 +19,7 @@ use log::info;
 
 use crate::decode::{decode_frame, Frame, TypedEvent};
 use crate::source::capture::{CaptureError, CaptureReader};
+use crate::verify::{Verdict, Verifier};
 
 /// Where a damaged capture stops being readable.
 pub fn damage_offset(e: &CaptureError) -> u64 {
@@ -50,10 +52,17 @@ pub fn summary(
     path: &Path,
     reader: &mut CaptureReader,
     out: &mut dyn Write,
+    verifier: Option<&Verifier>,
 ) -> io::Result<Option<CaptureError>> {
     let mut summary = Summary::new();
+    let mut verification = Verification::default();
     let damage = for_each_record(reader, |bytes| {
-        summary.add(&decode_frame(bytes), bytes.len());
+        let mut decoded = decode_frame(bytes);
+        summary.add(&decoded, bytes.len());
+        if let (Some(v), Ok(Frame::Event(event))) = (verifier, &mut decoded) {
+            let verdict = v.check(event);
+            verification.add(event, verdict);
+        }
         Ok(())
     })?;
     writeln!(out, "capture {}", path.display())?;
@@ -68,6 +77,9 @@ pub fn summary(
         )?;
     }
     summary.write_text(out)?;
+    if verifier.is_some() {
+        verification.write_text(out)?;
+    }
     if let Some(e) = &damage {
         writeln!(
             out,
@@ -89,6 +101,47 @@ struct Unshown {
     bad_frames: u64,
     invalid_ops: u64,
     bad_time: u64,
+    unverified: u64,
+}
+
+/// What verification made of a capture's events.
+#[derive(Default)]
+struct Verification {
+    commits: u64,
+    syncs: u64,
+    /// Accepted commits without `prevData` (pre-Sync-1.1): signature checked, proof not.
+    legacy: u64,
+    dropped: BTreeMap<&'static str, u64>,
+}
+
+impl Verification {
+    fn add(&mut self, event: &TypedEvent, verdict: Verdict) {
+        match (event, verdict) {
+            (_, Verdict::Drop { reason, .. }) => *self.dropped.entry(reason).or_default() += 1,
+            (TypedEvent::Commit(c), _) => {
+                self.commits += 1;
+                self.legacy += u64::from(c.prev_data.is_none());
+            }
+            (TypedEvent::Sync(_), _) => self.syncs += 1,
+            _ => {}
+        }
+    }
+
+    fn write_text(&self, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(
+            out,
+            "verification: commits verified {}  (without prevData {})  #sync verified {}",
+            self.commits, self.legacy, self.syncs
+        )?;
+        if self.dropped.is_empty() {
+            return writeln!(out, "verification failures: none");
+        }
+        writeln!(out, "verification failures:")?;
+        for (reason, n) in &self.dropped {
+            writeln!(out, "  {reason:<16}  {n:>8}")?;
+        }
+        Ok(())
+    }
 }
 
 /// Writes one Jetstream-shaped JSON line per event to `out`, and logs what it left out; returns
@@ -96,11 +149,12 @@ struct Unshown {
 pub fn json_lines(
     reader: &mut CaptureReader,
     out: &mut dyn Write,
+    verifier: Option<&Verifier>,
 ) -> io::Result<Option<CaptureError>> {
     let mut lines = 0u64;
     let mut unshown = Unshown::default();
     let damage = for_each_record(reader, |bytes| {
-        let event = match decode_frame(bytes) {
+        let mut event = match decode_frame(bytes) {
             Ok(Frame::Event(event)) => event,
             Ok(Frame::Error(_)) => {
                 unshown.error_frames += 1;
@@ -115,6 +169,12 @@ pub fn json_lines(
                 return Ok(());
             }
         };
+        if let Some(v) = verifier {
+            if matches!(v.check(&mut event), Verdict::Drop { .. }) {
+                unshown.unverified += 1;
+                return Ok(());
+            }
+        }
         match &event {
             TypedEvent::Sync(_) => unshown.sync += 1,
             TypedEvent::Info(_) => unshown.info += 1,
@@ -135,8 +195,15 @@ pub fn json_lines(
     let u = &unshown;
     info!(
         "inspect: {lines} JSON lines; not shown: #sync {} #info {} error_frames {} skipped {} \
-         bad_frames {} invalid_ops {} bad_time {}",
-        u.sync, u.info, u.error_frames, u.skipped, u.bad_frames, u.invalid_ops, u.bad_time
+         bad_frames {} invalid_ops {} bad_time {} unverified {}",
+        u.sync,
+        u.info,
+        u.error_frames,
+        u.skipped,
+        u.bad_frames,
+        u.invalid_ops,
+        u.bad_time,
+        u.unverified
     );
     Ok(damage)
 }

@@ -1,8 +1,11 @@
 //! The decode stage: takes the source's messages in order, decodes frames (fanned out to rayon
-//! when several are waiting, results kept in order) and hands each result, in stream order, to
+//! when several are waiting, results kept in order), verifies them (each account's events in
+//! stream order, different accounts in parallel: a key rotation or an `#identity` must be seen
+//! by the commits after it and only by those) and hands each result, in stream order, to
 //! [`Triage`]. Every frame is decoded exactly once: error frames the relay reader already
 //! decoded arrive typed.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::Duration;
 
@@ -10,10 +13,10 @@ use crossbeam_channel::{Receiver, RecvTimeoutError};
 use rayon::prelude::*;
 
 use super::triage::{Decoded, Triage};
-use super::verify::{Verdict, Verifier};
 use crate::decode::{decode_frame, Frame};
 use crate::source::capture::CaptureError;
 use crate::source::SourceMsg;
+use crate::verify::{Verdict, Verifier};
 
 /// Most frames decoded in one rayon batch.
 const BATCH: usize = 256;
@@ -43,12 +46,14 @@ pub fn run(
                 Err(_) => break,
             }
         }
-        let work = |msg| decode(msg, verifier);
-        let decoded: Vec<Decoded> = if batch.len() > 1 {
-            batch.par_drain(..).filter_map(work).collect()
+        let mut decoded: Vec<Decoded> = if batch.len() > 1 {
+            batch.par_drain(..).filter_map(decode).collect()
         } else {
-            batch.drain(..).filter_map(work).collect()
+            batch.drain(..).filter_map(decode).collect()
         };
+        if let Some(verifier) = verifier {
+            decoded = verify_in_order(decoded, verifier);
+        }
         // Stopping while a key was awaited: nothing of this batch is routed, so the cursor
         // does not pass it and it is read again on restart.
         if decoded.iter().any(|d| d.verdict == Verdict::Interrupted) {
@@ -76,22 +81,14 @@ fn take(msg: SourceMsg, batch: &mut Vec<SourceMsg>) -> Option<Result<(), Capture
     }
 }
 
-/// Decodes a frame and, with a verifier, checks what it carries.
-fn decode(msg: SourceMsg, verifier: Option<&Verifier>) -> Option<Decoded> {
+fn decode(msg: SourceMsg) -> Option<Decoded> {
     match msg {
-        SourceMsg::Frame(raw) => {
-            let mut result = decode_frame(&raw.bytes);
-            let verdict = match (&mut result, verifier) {
-                (Ok(Frame::Event(event)), Some(v)) => v.check(event),
-                _ => Verdict::Accept,
-            };
-            Some(Decoded {
-                bytes: raw.bytes.len(),
-                received: Some(raw.received),
-                result,
-                verdict,
-            })
-        }
+        SourceMsg::Frame(raw) => Some(Decoded {
+            bytes: raw.bytes.len(),
+            result: decode_frame(&raw.bytes),
+            received: Some(raw.received),
+            verdict: Verdict::Accept,
+        }),
         SourceMsg::ErrorFrame { error, bytes } => Some(Decoded {
             bytes,
             received: None,
@@ -100,4 +97,43 @@ fn decode(msg: SourceMsg, verifier: Option<&Verifier>) -> Option<Decoded> {
         }),
         SourceMsg::End(_) => None,
     }
+}
+
+/// Verifies a batch: the events of one account one after another in stream order, accounts in
+/// parallel. Returns the batch in its order, each with its verdict.
+fn verify_in_order(decoded: Vec<Decoded>, verifier: &Verifier) -> Vec<Decoded> {
+    let mut groups: Vec<Vec<(usize, Decoded)>> = Vec::new();
+    let mut by_did: HashMap<String, usize> = HashMap::new();
+    for (i, d) in decoded.into_iter().enumerate() {
+        let did = match &d.result {
+            Ok(Frame::Event(e)) => e.did().map(str::to_owned),
+            _ => None,
+        };
+        let group = match did {
+            Some(did) => *by_did.entry(did).or_insert_with(|| {
+                groups.push(Vec::new());
+                groups.len() - 1
+            }),
+            None => {
+                groups.push(Vec::new());
+                groups.len() - 1
+            }
+        };
+        groups[group].push((i, d));
+    }
+    let check = |group: Vec<(usize, Decoded)>| {
+        group.into_iter().map(|(i, mut d)| {
+            if let Ok(Frame::Event(event)) = &mut d.result {
+                d.verdict = verifier.check(event);
+            }
+            (i, d)
+        })
+    };
+    let mut out: Vec<(usize, Decoded)> = if groups.len() > 1 {
+        groups.into_par_iter().flat_map_iter(check).collect()
+    } else {
+        groups.into_iter().flat_map(check).collect()
+    };
+    out.sort_unstable_by_key(|(i, _)| *i);
+    out.into_iter().map(|(_, d)| d).collect()
 }

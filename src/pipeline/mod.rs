@@ -10,8 +10,7 @@ pub mod progress;
 pub mod route;
 pub mod service;
 pub mod triage;
-pub mod verify;
 
+pub use crate::verify::{VerifyMode, VerifySettings};
 pub use filter::{CollectionFilter, FilterError};
 pub use service::{Outcome, Settings, Start};
-pub use verify::{VerifyMode, VerifySettings};

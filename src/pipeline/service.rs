@@ -27,13 +27,13 @@ use super::keeper::Keeper;
 use super::progress::Progress;
 use super::route::Router;
 use super::triage::Triage;
-use super::verify::{Verifier, VerifySettings};
 use crate::db::pool::{PgPool, PgPooled};
 use crate::identity::Identities;
 use crate::source::capture::CaptureError;
 use crate::source::websocket::RelayConfig;
 use crate::source::{self, SourceSpec};
 use crate::stats::Stats;
+use crate::verify::{Verifier, VerifySettings};
 use crate::writer::worker::{Writer, WriterConfig};
 use crate::writer::Envelope;
 

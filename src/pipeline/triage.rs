@@ -8,9 +8,9 @@ use log::{debug, info, warn};
 
 use super::filter::CollectionFilter;
 use super::route::Router;
-use super::verify::Verdict;
 use crate::decode::{seq_of, ErrorFrame, Frame, FrameError, Skipped, TypedEvent};
 use crate::stats::Stats;
+use crate::verify::Verdict;
 
 /// A message of the source, decoded.
 pub struct Decoded {

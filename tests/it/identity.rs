@@ -14,4 +14,4 @@ mod dns;
 mod document;
 mod handles;
 mod http_client;
-mod support;
+pub mod support;

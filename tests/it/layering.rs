@@ -36,8 +36,8 @@ fn allowed() -> BTreeMap<&'static str, (Vec<&'static str>, bool)> {
             (
                 vec![
                     "cli", "config", "pipeline", "inspect", "replay", "writer", "db", "changes",
-                    "schema", "source", "identity", "decode", "repo", "crypto", "records", "ipld",
-                    "syntax",
+                    "schema", "source", "verify", "identity", "decode", "repo", "crypto",
+                    "records", "ipld", "syntax",
                 ],
                 io,
             ),
@@ -52,15 +52,20 @@ fn allowed() -> BTreeMap<&'static str, (Vec<&'static str>, bool)> {
             "pipeline",
             (
                 vec![
-                    "writer", "db", "changes", "source", "identity", "decode", "repo", "crypto",
-                    "records", "syntax",
+                    "writer", "db", "changes", "source", "verify", "identity", "decode", "records",
+                    "syntax",
                 ],
                 io,
             ),
         ),
         (
             "inspect",
-            (vec!["source", "decode", "records", "syntax"], io),
+            (
+                vec![
+                    "source", "verify", "identity", "decode", "records", "syntax",
+                ],
+                io,
+            ),
         ),
         ("replay", (vec!["source", "decode"], io)),
         (
@@ -76,6 +81,8 @@ fn allowed() -> BTreeMap<&'static str, (Vec<&'static str>, bool)> {
         ("schema", (vec![], pure)),
         // bytes in, frames out
         ("source", (vec!["decode"], io)),
+        // verification: keys found through identity, checks done by repo and crypto
+        ("verify", (vec!["identity", "decode", "repo", "crypto"], io)),
         // who an account is: DID documents, handles; HTTP and DNS behind small traits
         ("identity", (vec!["syntax"], io)),
         // pure below here

@@ -22,3 +22,4 @@ mod storage;
 mod storage_cases;
 mod syntax;
 mod tools;
+mod verify;

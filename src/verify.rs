@@ -1,6 +1,7 @@
-//! Verification, in the decode stage (rayon, results in stream order): every `#commit` checked
-//! against its author's current key and its own proof (Sync 1.1), every `#sync` against the
-//! key, and on `#identity` the account's handle checked both ways.
+//! Verification of events: every `#commit` checked against its author's current key and its own
+//! proof (Sync 1.1), every `#sync` against the key, and on `#identity` the account's handle
+//! checked both ways. The pipeline's decode stage runs it (each account's events in order,
+//! accounts in parallel); `inspect` runs it over a capture.
 //!
 //! The checks themselves are pure (`repo`, `crypto`); this file finds the key (`identity`, with
 //! its cache) and decides what a failure costs: a commit that fails is dropped whole and
