@@ -5,7 +5,9 @@
 //! real-PDS capture's account keys are unknown, so its commits get everything but the
 //! signature; the signature is timed on the relay scenarios' real signed commits (with their
 //! keys, from `../shared/fixtures` when present) and on the interop signature vectors. Prints
-//! µs per commit for each step and frames/s for decode + full verification.
+//! µs per commit for each step and frames/s for decode + full verification, for the capture's
+//! small repos and for the scenarios' large one. `VERIFY_PROFILE=1` runs only the large-repo
+//! proofs for a few seconds, for `perf record`.
 
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -300,6 +302,13 @@ fn main() {
         &node_bytes,
         |n| {
             black_box(repo::NodeData::decode(n, KeyRule::RepoPath).ok());
+        },
+    );
+    per_item(
+        "  NodeData::decode, one node, keys as any bytes",
+        &node_bytes,
+        |n| {
+            black_box(repo::NodeData::decode(n, KeyRule::AnyBytes).ok());
         },
     );
     per_item(
