@@ -5,7 +5,9 @@
 //! real-PDS capture's account keys are unknown, so its commits get everything but the
 //! signature; the signature is timed on the relay scenarios' real signed commits (with their
 //! keys, from `../shared/fixtures` when present) and on the interop signature vectors. Prints
-//! µs per commit for each step and frames/s for decode + full verification.
+//! µs per commit for each step and frames/s for decode + full verification, for the capture's
+//! small repos and for the scenarios' large one. `VERIFY_PROFILE=1` runs only the large-repo
+//! proofs for a few seconds, for `perf record`.
 
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -30,6 +32,9 @@ struct Body<'a> {
     ops: Vec<RawOp<'a>>,
     prev_data: Option<Cid>,
 }
+
+/// A frame's body, CAR slice and ops, parsed once ahead of a timed loop.
+type Parsed<'a> = (Body<'a>, CarSlice<'a>, Vec<RepoOp<'a>>);
 
 #[derive(Deserialize)]
 struct RawOp<'a> {
@@ -149,6 +154,59 @@ fn lex_json_to_cbor(v: &serde_json::Value) -> Vec<u8> {
     serde_ipld_dagcbor::to_vec(&conv(v)).unwrap()
 }
 
+/// The proof's steps, each line including the ones above it.
+fn proof_steps(label: &str, commits: &[&[u8]], now: SystemTime) -> (f64, f64) {
+    per_item(&format!("{label}: body + CAR slice parse"), commits, |b| {
+        let body: Body = serde_ipld_dagcbor::from_slice(b).unwrap();
+        black_box(CarSlice::parse(body.blocks).ok());
+    });
+    per_item(
+        &format!("{label}: + commit block read (strict, round trip)"),
+        commits,
+        |b| {
+            let body: Body = serde_ipld_dagcbor::from_slice(b).unwrap();
+            let car = CarSlice::parse(body.blocks).unwrap();
+            black_box(repo::read_commit(&car, &body.commit, body.repo, body.rev, now).ok());
+        },
+    );
+    let forward = per_item(
+        &format!("{label}: + ops checked forwards on the partial tree"),
+        commits,
+        |b| {
+            let body: Body = serde_ipld_dagcbor::from_slice(b).unwrap();
+            let car = CarSlice::parse(body.blocks).unwrap();
+            let c = repo::read_commit(&car, &body.commit, body.repo, body.rev, now).unwrap();
+            let ops = ops(&body.ops);
+            let mut tree = Tree::load(&car, c.data, KeyRule::RepoPath).unwrap();
+            black_box(repo::check_forward(&mut tree, &car, &ops).ok());
+        },
+    );
+    let proof = per_item(
+        &format!("{label}: + inversion to prevData (verify_commit_proof)"),
+        commits,
+        |b| {
+            let body: Body = serde_ipld_dagcbor::from_slice(b).unwrap();
+            let car = CarSlice::parse(body.blocks).unwrap();
+            let ops = ops(&body.ops);
+            let frame = CommitFrame {
+                repo: body.repo,
+                rev: body.rev,
+                commit: body.commit,
+                blocks: &car,
+                ops: &ops,
+                prev_data: body.prev_data,
+            };
+            assert!(repo::verify_commit_proof(&frame, now).is_ok());
+        },
+    );
+    println!(
+        "  -> inversion alone ≈ {:.2} µs, ops forwards + commit ≈ {:.2} µs of it",
+        proof - forward,
+        forward
+    );
+    (forward, proof)
+}
+
 fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let frames = load(&root.join("tests/fixtures/pds-small/frames.bin"));
@@ -163,54 +221,7 @@ fn main() {
     let decode = per_item("decode_frame (every frame, for reference)", &frames, |f| {
         black_box(decode_frame(f).ok());
     });
-    per_item("#commit: body + CAR slice parse", &commits, |b| {
-        let body: Body = serde_ipld_dagcbor::from_slice(b).unwrap();
-        black_box(CarSlice::parse(body.blocks).ok());
-    });
-    per_item(
-        "#commit: + commit block read (strict, round trip)",
-        &commits,
-        |b| {
-            let body: Body = serde_ipld_dagcbor::from_slice(b).unwrap();
-            let car = CarSlice::parse(body.blocks).unwrap();
-            black_box(repo::read_commit(&car, &body.commit, body.repo, body.rev, now).ok());
-        },
-    );
-    let forward = per_item(
-        "#commit: + ops checked forwards on the partial tree",
-        &commits,
-        |b| {
-            let body: Body = serde_ipld_dagcbor::from_slice(b).unwrap();
-            let car = CarSlice::parse(body.blocks).unwrap();
-            let c = repo::read_commit(&car, &body.commit, body.repo, body.rev, now).unwrap();
-            let ops = ops(&body.ops);
-            let mut tree = Tree::load(&car, c.data, KeyRule::RepoPath).unwrap();
-            black_box(repo::check_forward(&mut tree, &car, &ops).ok());
-        },
-    );
-    let proof = per_item(
-        "#commit: + inversion to prevData (verify_commit_proof)",
-        &commits,
-        |b| {
-            let body: Body = serde_ipld_dagcbor::from_slice(b).unwrap();
-            let car = CarSlice::parse(body.blocks).unwrap();
-            let ops = ops(&body.ops);
-            let frame = CommitFrame {
-                repo: body.repo,
-                rev: body.rev,
-                commit: body.commit,
-                blocks: &car,
-                ops: &ops,
-                prev_data: body.prev_data,
-            };
-            black_box(repo::verify_commit_proof(&frame, now).ok());
-        },
-    );
-    println!(
-        "  -> inversion alone ≈ {:.2} µs, ops forwards + commit ≈ {:.2} µs of it",
-        proof - forward,
-        forward
-    );
+    let (_, proof) = proof_steps("#commit", &commits, now);
 
     let Some(shared) = Some(root.join("../shared/fixtures")).filter(|p| p.is_dir()) else {
         println!("../shared/fixtures absent: no signature figures");
@@ -230,6 +241,84 @@ fn main() {
             (c, key.clone())
         })
         .collect();
+    let sizes: Vec<usize> = signed
+        .iter()
+        .map(|(b, _)| {
+            let body: Body = serde_ipld_dagcbor::from_slice(b).unwrap();
+            CarSlice::parse(body.blocks)
+                .map(|c| c.blocks.len())
+                .unwrap_or(0)
+        })
+        .collect();
+    println!("  blocks per commit: {sizes:?} (a large real repo: deep tree, long proofs)");
+    let bodies: Vec<&[u8]> = signed.iter().map(|(b, _)| b.as_slice()).collect();
+    if std::env::var_os("VERIFY_PROFILE").is_some() {
+        // For `perf record`: nothing but the proof of the large-repo commits, for a while.
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(6) {
+            for b in &bodies {
+                let body: Body = serde_ipld_dagcbor::from_slice(b).unwrap();
+                let car = CarSlice::parse(body.blocks).unwrap();
+                let ops = ops(&body.ops);
+                let frame = CommitFrame {
+                    repo: body.repo,
+                    rev: body.rev,
+                    commit: body.commit,
+                    blocks: &car,
+                    ops: &ops,
+                    prev_data: body.prev_data,
+                };
+                black_box(repo::verify_commit_proof(&frame, now).ok());
+            }
+        }
+        return;
+    }
+    // What their proofs hold: MST nodes and entries (each entry's key is hashed for its height).
+    let mut keys: Vec<Vec<u8>> = Vec::new();
+    let mut node_bytes: Vec<Vec<u8>> = Vec::new();
+    for b in &bodies {
+        let body: Body = serde_ipld_dagcbor::from_slice(b).unwrap();
+        let car = CarSlice::parse(body.blocks).unwrap();
+        for blk in &car.blocks {
+            if let Ok((node, _)) = repo::NodeData::decode(blk.data, KeyRule::RepoPath) {
+                keys.extend(node.entries.into_iter().map(|e| e.key));
+                node_bytes.push(blk.data.to_vec());
+            }
+        }
+    }
+    println!(
+        "  MST nodes in their slices: {} ({:.1} per commit), {} entries ({:.1} per node), {:.0} bytes per node",
+        node_bytes.len(),
+        node_bytes.len() as f64 / bodies.len() as f64,
+        keys.len(),
+        keys.len() as f64 / node_bytes.len().max(1) as f64,
+        node_bytes.iter().map(Vec::len).sum::<usize>() as f64 / node_bytes.len().max(1) as f64
+    );
+    per_item("  height(key), one MST key", &keys, |k| {
+        black_box(repo::height(k));
+    });
+    per_item(
+        "  NodeData::decode, one node (keys checked, hashed)",
+        &node_bytes,
+        |n| {
+            black_box(repo::NodeData::decode(n, KeyRule::RepoPath).ok());
+        },
+    );
+    per_item(
+        "  NodeData::decode, one node, keys as any bytes",
+        &node_bytes,
+        |n| {
+            black_box(repo::NodeData::decode(n, KeyRule::AnyBytes).ok());
+        },
+    );
+    per_item(
+        "  sha-256 of one node's bytes (its CID)",
+        &node_bytes,
+        |n| {
+            black_box(repo::dag_cbor_cid(n));
+        },
+    );
+    proof_steps("signed", &bodies, now);
     let sig = per_item(
         "signature (K-256, real commits: unsigned re-encode + verify)",
         &parsed,
@@ -255,6 +344,77 @@ fn main() {
             assert!(repo::verify_commit(&frame, key, now).is_ok());
         },
     );
+    // The large-repo commits as whole frames (header + body): decode + full verification with
+    // their real keys, the verifier re-parsing the slice (today) or sharing it (integration).
+    let header = serde_ipld_dagcbor::to_vec(&ipld_core::ipld::Ipld::Map(
+        [
+            ("op".to_string(), ipld_core::ipld::Ipld::Integer(1)),
+            (
+                "t".to_string(),
+                ipld_core::ipld::Ipld::String("#commit".into()),
+            ),
+        ]
+        .into_iter()
+        .collect(),
+    ))
+    .unwrap();
+    let big_frames: Vec<Vec<u8>> = bodies.iter().map(|b| [&header[..], b].concat()).collect();
+    assert!(big_frames.iter().all(|f| decode_frame(f).is_ok()));
+    per_item("large-repo frames: decode_frame", &big_frames, |f| {
+        black_box(decode_frame(f).ok());
+    });
+    let full = per_item(
+        "large-repo frames: decode + verify_commit (re-parses)",
+        &big_frames,
+        |f| {
+            black_box(decode_frame(f).ok());
+            let body: Body = serde_ipld_dagcbor::from_slice(split(f).unwrap()).unwrap();
+            let car = CarSlice::parse(body.blocks).unwrap();
+            let ops = ops(&body.ops);
+            let frame = CommitFrame {
+                repo: body.repo,
+                rev: body.rev,
+                commit: body.commit,
+                blocks: &car,
+                ops: &ops,
+                prev_data: body.prev_data,
+            };
+            let key = &signed[0].1;
+            black_box(repo::verify_commit(&frame, key, now).ok());
+        },
+    );
+    let parsed_big: Vec<Parsed> = big_frames
+        .iter()
+        .map(|f| {
+            let body: Body = serde_ipld_dagcbor::from_slice(split(f).unwrap()).unwrap();
+            let car = CarSlice::parse(body.blocks).unwrap();
+            let ops = ops(&body.ops);
+            (body, car, ops)
+        })
+        .collect();
+    let pairs: Vec<(&Vec<u8>, &Parsed)> = big_frames.iter().zip(&parsed_big).collect();
+    let shared_full = per_item(
+        "large-repo frames: decode + verify_commit (slice shared)",
+        &pairs,
+        |(f, (body, car, ops))| {
+            black_box(decode_frame(f).ok());
+            let frame = CommitFrame {
+                repo: body.repo,
+                rev: body.rev,
+                commit: body.commit,
+                blocks: car,
+                ops,
+                prev_data: body.prev_data,
+            };
+            assert!(repo::verify_commit(&frame, &signed[0].1, now).is_ok());
+        },
+    );
+    println!(
+        "  -> large-repo commits: {:.0} frames/s re-parsing, {:.0} frames/s sharing the slice, one core",
+        1e6 / full,
+        1e6 / shared_full
+    );
+
     // Both curves on the interop vectors (no real P-256 commit in the fixtures).
     let vectors =
         std::fs::read(shared.join("atproto-interop-tests/crypto/signature-fixtures.json"))
@@ -308,7 +468,7 @@ fn main() {
 
     // The same with the body and CAR slice parsed once, as when the decode stage hands its
     // parsed slice to the verifier: today the verifier parses and hashes them a second time.
-    let shared_parse: Vec<Option<(Body, CarSlice, Vec<RepoOp>)>> = frames
+    let shared_parse: Vec<Option<Parsed>> = frames
         .iter()
         .map(|f| {
             let b = split(f)?;

@@ -10,6 +10,7 @@ pub const MAX_CAR_BLOCKS: usize = 10_000;
 /// Nesting depth of any CBOR value we accept; records are a handful of levels deep.
 pub const MAX_CBOR_DEPTH: usize = 64;
 /// Our bound on the blocks of a whole repository export (backfill), separate from the frame
-/// bound above: one record and about one MST node per key, so two million blocks is a repo of
-/// about a million records; the block index costs about 100 bytes per block.
-pub const MAX_REPO_CAR_BLOCKS: usize = 2_000_000;
+/// bound above: a record and a fraction of an MST node per key, so about 800,000 records. Held
+/// in memory (the parsed slice and its index) that is about 350 bytes a block, 350 MB at the
+/// bound, a third of the service's memory limit; larger repos need a streaming reader.
+pub const MAX_REPO_CAR_BLOCKS: usize = 1_000_000;

@@ -64,7 +64,9 @@ impl<'a> RepoExport<'a> {
     pub fn parse(bytes: &'a [u8]) -> Result<RepoExport<'a>, ExportError> {
         let car = CarSlice::parse_with_limit(bytes, MAX_REPO_CAR_BLOCKS)?;
         let blocks = BlockMap::from_car(&car);
-        let cid = car.roots[0];
+        let Some(&cid) = car.roots.first() else {
+            return Err(ExportError::Car(CarError::Roots(0)));
+        };
         let block = match blocks.block(&cid) {
             Ok(Some(b)) => b,
             Ok(None) => return Err(ExportError::MissingCommit(cid)),

@@ -589,3 +589,46 @@ fn mutated_real_commits_never_panic() {
     }
     assert_eq!(refused, 3_000, "every damaged slice is refused");
 }
+
+/// The `#sync` frame of the relay scenarios, altered: another key, another DID, another rev,
+/// a slice without its commit block.
+#[test]
+fn sync_frames_altered() {
+    let Some(shared) = crate::common::shared_fixtures() else {
+        return;
+    };
+    let path = shared.join("indigo/cmd/relay/testing/testdata/account_lifecycle.json");
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let k = &doc["accounts"][0]["identity"]["keys"]["atproto"];
+    let key = PublicKey::from_multikey(k["publicKeyMultibase"].as_str().unwrap()).unwrap();
+    let msg = doc["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["frame"]["header"]["t"] == "#sync")
+        .unwrap();
+    let b = body_from_json(&msg["frame"]["body"]);
+    let parsed = CarSlice::parse(&b.blocks).unwrap();
+    let good = b.sync_frame(&parsed);
+    let commit = repo::verify_sync(&good, &key, now()).unwrap();
+    assert_eq!(commit.did, good.did);
+    let reason = |r: Result<repo::Commit, VerifyError>| r.unwrap_err().reason();
+    let other =
+        PublicKey::from_did_key("did:key:zQ3shqwJEJyMBsBXCWyCBpUBMqxcon9oHB7mCvx4sSpMdLJwc")
+            .unwrap();
+    assert_eq!(
+        reason(repo::verify_sync(&good, &other, now())),
+        "bad_signature"
+    );
+    let mut f = good;
+    f.did = "did:plc:aaaaaaaaaaaaaaaaaaaaaaaa";
+    assert_eq!(reason(repo::verify_sync(&f, &key, now())), "wrong_did");
+    let mut f = good;
+    f.rev = "2222222222222";
+    assert_eq!(reason(repo::verify_sync(&f, &key, now())), "wrong_rev");
+    let empty = car(&parsed.roots, &[]);
+    let without = CarSlice::parse(&empty).unwrap();
+    let mut f = good;
+    f.blocks = &without;
+    assert_eq!(reason(repo::verify_sync(&f, &key, now())), "missing_block");
+}

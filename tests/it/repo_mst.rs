@@ -367,3 +367,109 @@ fn commit_proof_fixtures_all_six() {
         assert!(needed >= 1, "{comment}");
     }
 }
+
+/// Random trees of record paths and random commits of creates, updates and deletes: undoing
+/// the commit on the new tree, read lazily from its blocks, always gives the old root, and the
+/// new tree is the one built from scratch from the new key set (insert and remove keep the
+/// tree canonical whatever the order).
+#[test]
+fn random_commits_invert_to_the_previous_root() {
+    use rand::{Rng, SeedableRng};
+    use std::collections::BTreeMap;
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(2026);
+    let value = |n: u32| skyindex::repo::dag_cbor_cid(&n.to_be_bytes());
+    let path = |rng: &mut rand::rngs::SmallRng| {
+        let collection = [
+            "app.bsky.feed.post",
+            "app.bsky.feed.like",
+            "app.bsky.graph.follow",
+        ][rng.random_range(0..3)];
+        let rkey: String = (0..13)
+            .map(|_| b"234567abcdefghijklmnopqrstuvwxyz"[rng.random_range(0..32)] as char)
+            .collect();
+        format!("{collection}/{rkey}")
+    };
+    for round in 0..400 {
+        let mut before: BTreeMap<String, Cid> = BTreeMap::new();
+        for i in 0..rng.random_range(0..120) {
+            before.insert(path(&mut rng), value(i));
+        }
+        let build = |m: &BTreeMap<String, Cid>| {
+            let mut t = Tree::empty(&NoBlocks, KeyRule::RepoPath);
+            for (k, v) in m {
+                t.insert(k.as_bytes(), *v).unwrap();
+            }
+            t
+        };
+        let mut tree = build(&before);
+        let before_root = tree.root_cid();
+        // The commit: a few creates, updates and deletes, applied to the in-memory tree.
+        let mut after = before.clone();
+        let mut ops: Vec<(Action, String, Option<Cid>, Option<Cid>)> = Vec::new();
+        let existing: Vec<String> = before.keys().cloned().collect();
+        for j in 0..rng.random_range(1..6) {
+            match rng.random_range(0..3) {
+                0 if !existing.is_empty() => {
+                    let k = existing[rng.random_range(0..existing.len())].clone();
+                    if ops.iter().any(|o| o.1 == k) {
+                        continue;
+                    }
+                    let prev = after.remove(&k);
+                    assert_eq!(tree.remove(k.as_bytes()).unwrap(), prev);
+                    ops.push((Action::Delete, k, None, prev));
+                }
+                1 if !existing.is_empty() => {
+                    let k = existing[rng.random_range(0..existing.len())].clone();
+                    if ops.iter().any(|o| o.1 == k) {
+                        continue;
+                    }
+                    let v = value(10_000 + round * 10 + j);
+                    let prev = after.insert(k.clone(), v);
+                    assert_eq!(tree.insert(k.as_bytes(), v).unwrap(), prev);
+                    ops.push((Action::Update, k, Some(v), prev));
+                }
+                _ => {
+                    let k = path(&mut rng);
+                    if after.contains_key(&k) {
+                        continue;
+                    }
+                    let v = value(20_000 + round * 10 + j);
+                    after.insert(k.clone(), v);
+                    assert_eq!(tree.insert(k.as_bytes(), v).unwrap(), None);
+                    ops.push((Action::Create, k, Some(v), None));
+                }
+            }
+        }
+        let after_root = tree.root_cid();
+        assert_eq!(
+            after_root,
+            build(&after).root_cid(),
+            "round {round}: canonical"
+        );
+        let blocks = tree.node_blocks();
+        let mut map = BlockMap::new();
+        for (cid, bytes) in &blocks {
+            map.add(*cid, bytes);
+        }
+        let repo_ops: Vec<RepoOp> = ops
+            .iter()
+            .map(|(action, path, cid, prev)| RepoOp {
+                action: *action,
+                path,
+                cid: *cid,
+                prev: *prev,
+            })
+            .collect();
+        let mut partial = Tree::load(&map, after_root, KeyRule::RepoPath).unwrap();
+        repo::check_forward(&mut partial, &map, &[]).unwrap();
+        for op in &repo_ops {
+            assert_eq!(
+                partial.get(op.path.as_bytes()).unwrap(),
+                op.cid,
+                "round {round}"
+            );
+        }
+        repo::invert(&mut partial, &repo_ops).unwrap();
+        assert_eq!(partial.root_cid(), before_root, "round {round}: inverted");
+    }
+}
