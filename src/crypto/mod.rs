@@ -7,7 +7,7 @@
 //! of ours. Keys are parsed once (point decompression and curve checks cost several µs) and
 //! then verify many commits, so [`PublicKey`] holds the parsed form each backend wants.
 //!
-//! Backends, chosen by measurement (`notes/crypto-choice.md`): libsecp256k1 (the `secp256k1`
+//! Backends, chosen by measurement (BENCHMARKS.md, "Signatures"): libsecp256k1 (the `secp256k1`
 //! crate) for K-256, which is where nearly every atproto signing key lives, ~3× faster than
 //! the pure-Rust `k256`; `ring` for P-256 verification (already in the build for rustls, ~4×
 //! faster than `p256`), with `p256`'s arithmetic only to parse and decompress P-256 points.

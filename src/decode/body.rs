@@ -66,7 +66,7 @@ struct RawOp {
     prev: Option<Cid>,
 }
 
-pub(super) fn commit(body: &[u8]) -> Result<Commit, DecodeError> {
+pub(super) fn commit(body: &[u8], keep_proof: bool) -> Result<Commit, DecodeError> {
     const T: &str = "#commit";
     let raw: RawCommit = serde_ipld_dagcbor::from_slice(body).map_err(shape(T))?;
     check_common(T, raw.seq, &raw.repo, &raw.time)?;
@@ -110,6 +110,7 @@ pub(super) fn commit(body: &[u8]) -> Result<Commit, DecodeError> {
     }
     let proof = car
         .as_ref()
+        .filter(|_| keep_proof)
         .map(|car| Box::new(proof_of(raw.blocks, car, &raw.ops)));
     for op in raw.ops {
         match typed_op(op, car.as_ref()) {
@@ -245,7 +246,7 @@ struct RawSync<'a> {
     time: String,
 }
 
-pub(super) fn sync(body: &[u8]) -> Result<SyncEvent, DecodeError> {
+pub(super) fn sync(body: &[u8], keep_proof: bool) -> Result<SyncEvent, DecodeError> {
     const T: &str = "#sync";
     let raw: RawSync = serde_ipld_dagcbor::from_slice(body).map_err(shape(T))?;
     check_common(T, raw.seq, &raw.did, &raw.time)?;
@@ -265,7 +266,7 @@ pub(super) fn sync(body: &[u8]) -> Result<SyncEvent, DecodeError> {
         rev: raw.rev,
         time: raw.time,
         commit: Some(commit),
-        proof: Some(Box::new(proof_of(raw.blocks, &car, &[]))),
+        proof: keep_proof.then(|| Box::new(proof_of(raw.blocks, &car, &[]))),
     })
 }
 

@@ -19,6 +19,12 @@ struct Header {
 /// Never panics; every failure is a [`FrameError`] carrying whatever seq, DID and type could be
 /// recovered, so the caller can log it and go on with the stream.
 pub fn decode_frame(bytes: &[u8]) -> Result<Frame, FrameError> {
+    decode_frame_with(bytes, false)
+}
+
+/// [`decode_frame`], and with `proof` the commits and `#sync` events also carry what
+/// verification needs ([`super::Proof`]: a copy of the CAR slice and its block index).
+pub fn decode_frame_with(bytes: &[u8], proof: bool) -> Result<Frame, FrameError> {
     if bytes.is_empty() {
         return Err(DecodeError::Empty.into());
     }
@@ -54,8 +60,8 @@ pub fn decode_frame(bytes: &[u8]) -> Result<Frame, FrameError> {
         )));
     };
     let event = match kind {
-        "#commit" => body::commit(body).map(TypedEvent::Commit),
-        "#sync" => body::sync(body).map(TypedEvent::Sync),
+        "#commit" => body::commit(body, proof).map(TypedEvent::Commit),
+        "#sync" => body::sync(body, proof).map(TypedEvent::Sync),
         "#identity" => body::identity(body, false).map(TypedEvent::Identity),
         "#account" => body::account(body).map(TypedEvent::Account),
         "#info" => body::info(body).map(TypedEvent::Info),

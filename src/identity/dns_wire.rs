@@ -1,7 +1,7 @@
 //! DNS messages for one TXT question: the query we send, and the strict reading of an answer.
 //!
 //! Pure, so every hostile answer can be tested without a socket. The message codec is
-//! `simple-dns` (no dependencies, no async; see `notes/identity-choices.md`); the policy is
+//! `simple-dns` (no dependencies, no async; see README, "Dependencies"); the policy is
 //! here: an answer counts only if it carries our id, is a response, and asks exactly our
 //! question (anything else is ignored as not ours, so a spoofed or late datagram cannot end the
 //! wait); TXT records count only for the name asked or a CNAME reached from it.

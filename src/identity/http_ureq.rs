@@ -6,7 +6,7 @@
 //! bypass the guard), and treats no status as an error (404 and 410 are answers). Its name
 //! resolution is replaced by [`GuardedResolver`], which applies the SSRF guard to every address
 //! of every connection it opens, after resolving and before connecting; pooled connections were
-//! checked when they were opened. See `notes/identity-choices.md` for why ureq 3.
+//! checked when they were opened. See README, "Dependencies", for why ureq 3.
 
 use std::io;
 use std::net::SocketAddr;

@@ -17,7 +17,7 @@ use std::path::Path;
 
 use log::info;
 
-use crate::decode::{decode_frame, Frame, TypedEvent};
+use crate::decode::{decode_frame_with, Frame, TypedEvent};
 use crate::source::capture::{CaptureError, CaptureReader};
 use crate::verify::{Verdict, Verifier};
 
@@ -57,7 +57,7 @@ pub fn summary(
     let mut summary = Summary::new();
     let mut verification = Verification::default();
     let damage = for_each_record(reader, |bytes| {
-        let mut decoded = decode_frame(bytes);
+        let mut decoded = decode_frame_with(bytes, verifier.is_some());
         summary.add(&decoded, bytes.len());
         if let (Some(v), Ok(Frame::Event(event))) = (verifier, &mut decoded) {
             let verdict = v.check(event);
@@ -154,7 +154,7 @@ pub fn json_lines(
     let mut lines = 0u64;
     let mut unshown = Unshown::default();
     let damage = for_each_record(reader, |bytes| {
-        let mut event = match decode_frame(bytes) {
+        let mut event = match decode_frame_with(bytes, verifier.is_some()) {
             Ok(Frame::Event(event)) => event,
             Ok(Frame::Error(_)) => {
                 unshown.error_frames += 1;

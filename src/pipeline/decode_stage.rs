@@ -13,7 +13,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError};
 use rayon::prelude::*;
 
 use super::triage::{Decoded, Triage};
-use crate::decode::{decode_frame, Frame};
+use crate::decode::{decode_frame_with, Frame, FrameError};
 use crate::source::capture::CaptureError;
 use crate::source::SourceMsg;
 use crate::verify::{Verdict, Verifier};
@@ -46,11 +46,19 @@ pub fn run(
                 Err(_) => break,
             }
         }
-        let mut decoded: Vec<Decoded> = if batch.len() > 1 {
-            batch.par_drain(..).filter_map(decode).collect()
+        let proof = verifier.is_some();
+        let results: Vec<Option<Result<Frame, FrameError>>> = if batch.len() > 1 {
+            batch.par_iter().map(|m| decode(m, proof)).collect()
         } else {
-            batch.drain(..).filter_map(decode).collect()
+            batch.iter().map(|m| decode(m, proof)).collect()
         };
+        // The frames' buffers are freed here, on this thread, not on rayon's: glibc's malloc
+        // pays for frees spread over threads that did not allocate (measured: +3% CPU).
+        let mut decoded: Vec<Decoded> = batch
+            .drain(..)
+            .zip(results)
+            .filter_map(|(msg, result)| decoded_of(msg, result))
+            .collect();
         if let Some(verifier) = verifier {
             decoded = verify_in_order(decoded, verifier);
         }
@@ -81,21 +89,29 @@ fn take(msg: SourceMsg, batch: &mut Vec<SourceMsg>) -> Option<Result<(), Capture
     }
 }
 
-fn decode(msg: SourceMsg) -> Option<Decoded> {
+/// Decodes a raw frame; the other messages need no decoding.
+fn decode(msg: &SourceMsg, proof: bool) -> Option<Result<Frame, FrameError>> {
     match msg {
-        SourceMsg::Frame(raw) => Some(Decoded {
+        SourceMsg::Frame(raw) => Some(decode_frame_with(&raw.bytes, proof)),
+        SourceMsg::ErrorFrame { .. } | SourceMsg::End(_) => None,
+    }
+}
+
+fn decoded_of(msg: SourceMsg, result: Option<Result<Frame, FrameError>>) -> Option<Decoded> {
+    match (msg, result) {
+        (SourceMsg::Frame(raw), Some(result)) => Some(Decoded {
             bytes: raw.bytes.len(),
-            result: decode_frame(&raw.bytes),
             received: Some(raw.received),
+            result,
             verdict: Verdict::Accept,
         }),
-        SourceMsg::ErrorFrame { error, bytes } => Some(Decoded {
+        (SourceMsg::ErrorFrame { error, bytes }, _) => Some(Decoded {
             bytes,
             received: None,
             result: Ok(Frame::Error(error)),
             verdict: Verdict::Accept,
         }),
-        SourceMsg::End(_) => None,
+        _ => None,
     }
 }
 

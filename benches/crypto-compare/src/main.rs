@@ -1,4 +1,4 @@
-//! Throwaway comparison of ECDSA verifiers for `notes/crypto-choice.md`: per-core verify speed
+//! Comparison of ECDSA verifiers behind the crate choice (BENCHMARKS.md, "Signatures"): per-core verify speed
 //! of one fixed signature (SHA-256 of a 160-byte message, compact r||s), key parsed once, and
 //! whether each library refuses the high-S twin of a valid signature by itself.
 //!
