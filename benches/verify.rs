@@ -154,6 +154,21 @@ fn lex_json_to_cbor(v: &serde_json::Value) -> Vec<u8> {
     serde_ipld_dagcbor::to_vec(&conv(v)).unwrap()
 }
 
+/// Parses a commit body and its slice and hands the verifier's view of it to `f`.
+fn with_frame<R>(b: &[u8], f: impl FnOnce(&CommitFrame<'_>) -> R) -> R {
+    let body: Body = serde_ipld_dagcbor::from_slice(b).unwrap();
+    let car = CarSlice::parse(body.blocks).unwrap();
+    let ops = ops(&body.ops);
+    f(&CommitFrame {
+        repo: body.repo,
+        rev: body.rev,
+        commit: body.commit,
+        blocks: &car,
+        ops: &ops,
+        prev_data: body.prev_data,
+    })
+}
+
 /// The proof's steps, each line including the ones above it.
 fn proof_steps(label: &str, commits: &[&[u8]], now: SystemTime) -> (f64, f64) {
     per_item(&format!("{label}: body + CAR slice parse"), commits, |b| {
@@ -185,18 +200,9 @@ fn proof_steps(label: &str, commits: &[&[u8]], now: SystemTime) -> (f64, f64) {
         &format!("{label}: + inversion to prevData (verify_commit_proof)"),
         commits,
         |b| {
-            let body: Body = serde_ipld_dagcbor::from_slice(b).unwrap();
-            let car = CarSlice::parse(body.blocks).unwrap();
-            let ops = ops(&body.ops);
-            let frame = CommitFrame {
-                repo: body.repo,
-                rev: body.rev,
-                commit: body.commit,
-                blocks: &car,
-                ops: &ops,
-                prev_data: body.prev_data,
-            };
-            assert!(repo::verify_commit_proof(&frame, now).is_ok());
+            with_frame(b, |frame| {
+                assert!(repo::verify_commit_proof(frame, now).is_ok());
+            });
         },
     );
     println!(
@@ -257,18 +263,9 @@ fn main() {
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(6) {
             for b in &bodies {
-                let body: Body = serde_ipld_dagcbor::from_slice(b).unwrap();
-                let car = CarSlice::parse(body.blocks).unwrap();
-                let ops = ops(&body.ops);
-                let frame = CommitFrame {
-                    repo: body.repo,
-                    rev: body.rev,
-                    commit: body.commit,
-                    blocks: &car,
-                    ops: &ops,
-                    prev_data: body.prev_data,
-                };
-                black_box(repo::verify_commit_proof(&frame, now).ok());
+                with_frame(b, |frame| {
+                    black_box(repo::verify_commit_proof(frame, now).ok());
+                });
             }
         }
         return;
@@ -330,18 +327,9 @@ fn main() {
         "verify_commit (all of it, real signed commits)",
         &signed,
         |(b, key)| {
-            let body: Body = serde_ipld_dagcbor::from_slice(b).unwrap();
-            let car = CarSlice::parse(body.blocks).unwrap();
-            let ops = ops(&body.ops);
-            let frame = CommitFrame {
-                repo: body.repo,
-                rev: body.rev,
-                commit: body.commit,
-                blocks: &car,
-                ops: &ops,
-                prev_data: body.prev_data,
-            };
-            assert!(repo::verify_commit(&frame, key, now).is_ok());
+            with_frame(b, |frame| {
+                assert!(repo::verify_commit(frame, key, now).is_ok());
+            });
         },
     );
     // The large-repo commits as whole frames (header + body): decode + full verification with
@@ -443,18 +431,9 @@ fn main() {
         for f in &frames {
             black_box(decode_frame(f).ok());
             if let Some(b) = split(f) {
-                let body: Body = serde_ipld_dagcbor::from_slice(b).unwrap();
-                let car = CarSlice::parse(body.blocks).unwrap();
-                let ops = ops(&body.ops);
-                let frame = CommitFrame {
-                    repo: body.repo,
-                    rev: body.rev,
-                    commit: body.commit,
-                    blocks: &car,
-                    ops: &ops,
-                    prev_data: body.prev_data,
-                };
-                black_box(repo::verify_commit_proof(&frame, now).ok());
+                with_frame(b, |frame| {
+                    black_box(repo::verify_commit_proof(frame, now).ok());
+                });
                 black_box(c0.verify_signature(k0).ok());
             }
             n += 1;

@@ -7,8 +7,30 @@
 
 use cid::Cid;
 
+use super::blocks::BlockSource;
 use super::error::{MstError, NodeProblem};
+use super::key::KeyRule;
 use super::node::NodeData;
+
+/// Reads the node at `cid` from `blocks` (absent is [`MstError::MissingBlock`]), decodes it
+/// strictly and checks it against its place (see [`check_placement`]): the one way both the
+/// partial tree and the full walk open a node. Returns the node and its layer.
+pub fn load_node<S: BlockSource + ?Sized>(
+    blocks: &S,
+    rule: KeyRule,
+    cid: Cid,
+    expected: Option<u8>,
+    lo: Option<&[u8]>,
+    hi: Option<&[u8]>,
+) -> Result<(NodeData, u8), MstError> {
+    let bytes = blocks.block(&cid)?.ok_or(MstError::MissingBlock(cid))?;
+    let (data, key_layer) = NodeData::decode(bytes, rule).map_err(|problem| MstError::BadNode {
+        cid,
+        problem: Box::new(problem),
+    })?;
+    let layer = check_placement(&data, &cid, key_layer, expected, lo, hi)?;
+    Ok((data, layer))
+}
 
 /// Checks a decoded node against its place and returns its layer. `key_layer` is what its keys
 /// say (`None` with no entries); `expected` is what the parent says (`None` for the root);

@@ -12,7 +12,7 @@ use super::blocks::BlockSource;
 use super::error::{MstError, NodeProblem};
 use super::key::KeyRule;
 use super::node::{EntryData, NodeData};
-use super::place::{below, check_placement};
+use super::place::{below, load_node};
 
 pub struct Walk<'s, S: BlockSource + ?Sized> {
     blocks: &'s S,
@@ -53,16 +53,7 @@ impl<'s, S: BlockSource + ?Sized> Walk<'s, S> {
     fn enter(&mut self, cid: Cid, expected: Option<u8>) -> Result<(), MstError> {
         let (mut cid, mut expected) = (cid, expected);
         loop {
-            let bytes = self
-                .blocks
-                .block(&cid)?
-                .ok_or(MstError::MissingBlock(cid))?;
-            let (data, key_layer) =
-                NodeData::decode(bytes, self.rule).map_err(|problem| MstError::BadNode {
-                    cid,
-                    problem: Box::new(problem),
-                })?;
-            let layer = check_placement(&data, &cid, key_layer, expected, None, None)?;
+            let (data, layer) = load_node(self.blocks, self.rule, cid, expected, None, None)?;
             self.nodes += 1;
             let NodeData { left, entries } = data;
             self.stack.push(Frame {

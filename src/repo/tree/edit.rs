@@ -7,8 +7,7 @@ use cid::Cid;
 use super::{Bound, Ctx, Entry, Link, Node};
 use crate::repo::blocks::BlockSource;
 use crate::repo::error::MstError;
-use crate::repo::node::NodeData;
-use crate::repo::place::{below, check_placement};
+use crate::repo::place::{below, load_node};
 
 pub(super) fn nonempty(node: Box<Node>) -> Option<Link> {
     if node.is_empty() {
@@ -66,16 +65,7 @@ impl<'s, S: BlockSource + ?Sized> Ctx<'s, S> {
         lo: Option<&[u8]>,
         hi: Option<&[u8]>,
     ) -> Result<Box<Node>, MstError> {
-        let bytes = self
-            .blocks
-            .block(&cid)?
-            .ok_or(MstError::MissingBlock(cid))?;
-        let (data, key_layer) =
-            NodeData::decode(bytes, self.rule).map_err(|problem| MstError::BadNode {
-                cid,
-                problem: Box::new(problem),
-            })?;
-        let layer = check_placement(&data, &cid, key_layer, expected, lo, hi)?;
+        let (data, layer) = load_node(self.blocks, self.rule, cid, expected, lo, hi)?;
         Ok(Box::new(Node {
             layer,
             left: data.left.map(Link::Stub),
