@@ -112,6 +112,26 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// One row per notification: who is told (recipient_did), why (reason), about what (reason_subject), because of which record (record_uri, by author_did). Exists exactly while that record does.
+    notifications (record_uri, recipient_did, reason) {
+        /// The record that caused it: the like, repost, follow, post (reply, mention, quote), verification or profile.
+        record_uri -> Text,
+        /// The account told.
+        recipient_did -> Text,
+        /// like, like-via-repost, repost, repost-via-repost, follow, mention, reply, quote, verified, unverified, starterpack-joined.
+        reason -> Text,
+        /// What was acted on: the liked or reposted record, the repost used as via, the post replied to, the quoted post, the starter pack; NULL for follow, mention, verified, unverified.
+        reason_subject -> Nullable<Text>,
+        /// The account whose record it is.
+        author_did -> Text,
+        /// CID of that record.
+        record_cid -> Text,
+        /// The earlier of the record's createdAt and its relay time (of the reply's, for replies).
+        sort_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     /// Exact counters per post (or any record liked): each moves only when a row really appears or disappears, and likes and reposts count once per account.
     post_aggregations (post_uri) {
         /// The record counted.
@@ -244,6 +264,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     follows,
     generic_records,
     likes,
+    notifications,
     post_aggregations,
     posts,
     reposts,

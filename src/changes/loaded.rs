@@ -2,8 +2,10 @@
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, Utc};
+
 use super::needs::Pair;
-use super::rows::UserState;
+use super::rows::{NotificationRow, UserState};
 
 /// What the planner needs to know about a post already in the database.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,4 +38,28 @@ pub struct Loaded {
     pub like_pairs: HashMap<Pair, i64>,
     pub repost_pairs: HashMap<Pair, i64>,
     pub follow_pairs: HashMap<Pair, i64>,
+    /// Posts up the threads of the replies being written (from [`super::Needs::reply_parents`],
+    /// a few levels up): URI → author and parent.
+    pub chain: HashMap<String, PostLink>,
+    /// Replies already held below the posts being written (a few levels down).
+    pub descendants: Vec<Descendant>,
+    /// The notifications those replies hold now.
+    pub descendant_notifications: Vec<NotificationRow>,
+}
+
+/// A post's place in its thread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostLink {
+    pub author: String,
+    pub parent_uri: Option<String>,
+}
+
+/// A reply held in the database, below a post being written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Descendant {
+    pub uri: String,
+    pub cid: String,
+    pub author: String,
+    pub parent_uri: String,
+    pub sort_at: DateTime<Utc>,
 }

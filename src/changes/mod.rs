@@ -12,6 +12,6 @@ pub mod plan;
 pub mod rows;
 
 pub use deltas::{Deltas, PostDelta, UserDelta};
-pub use loaded::{EdgeInfo, Loaded, PostInfo};
+pub use loaded::{Descendant, EdgeInfo, Loaded, PostInfo, PostLink};
 pub use needs::{pair_key, Lookup, Needs, Pair};
 pub use plan::{Plan, PlanStats, TableDiff};

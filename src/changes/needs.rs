@@ -23,6 +23,12 @@ pub struct Needs {
     pub like_pairs: Vec<Pair>,
     pub repost_pairs: Vec<Pair>,
     pub follow_pairs: Vec<Pair>,
+    /// Parents of the replies being written: their chains up the thread are loaded, for reply
+    /// notifications.
+    pub reply_parents: Vec<String>,
+    /// Posts being written or deleted: the replies held below them are loaded, so their reply
+    /// notifications follow the thread as it now stands.
+    pub changed_posts: Vec<String>,
 }
 
 /// How much of the table to look at before planning.

@@ -2,8 +2,8 @@
 //! what happened, for the stats line.
 
 use super::rows::{
-    BlockRow, FeedItemRow, FollowRow, GenericRow, LikeRow, PostRow, ProfileColumns, RepostRow,
-    UserState,
+    BlockRow, FeedItemRow, FollowRow, GenericRow, LikeRow, NotificationRow, PostRow,
+    ProfileColumns, RepostRow, UserState,
 };
 
 /// What one table needs written: rows to delete by URI (gone, or replaced), then rows to insert.
@@ -62,6 +62,9 @@ pub struct Plan {
     pub blocks: TableDiff<BlockRow>,
     pub generic: TableDiff<GenericRow>,
     pub feed_items: TableDiff<FeedItemRow>,
+    /// Notifications: `delete` holds the URIs of records whose notifications go (deleted or
+    /// replaced, or recomputed), `insert` the ones that come.
+    pub notifications: TableDiff<NotificationRow>,
     /// An account deleted by the segment's last event: its records are purged after the plan is
     /// written (see `db::purge`).
     pub purge: Option<String>,

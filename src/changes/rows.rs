@@ -5,7 +5,9 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
-use crate::schema::{blocks, feed_items, follows, generic_records, likes, posts, reposts, users};
+use crate::schema::{
+    blocks, feed_items, follows, generic_records, likes, notifications, posts, reposts, users,
+};
 
 #[derive(Debug, Clone, PartialEq, Insertable)]
 #[diesel(table_name = posts, treat_none_as_default_value = false)]
@@ -125,4 +127,18 @@ pub struct ProfileColumns {
     pub pinned_post_uri: Option<String>,
     pub profile_cid: Option<String>,
     pub profile_record: Option<serde_json::Value>,
+}
+
+/// One notification (see the `notifications` table): who is told, why, about what, because of
+/// which record.
+#[derive(Debug, Clone, PartialEq, Eq, Insertable, Queryable, Selectable)]
+#[diesel(table_name = notifications, treat_none_as_default_value = false)]
+pub struct NotificationRow {
+    pub record_uri: String,
+    pub recipient_did: String,
+    pub reason: String,
+    pub reason_subject: Option<String>,
+    pub author_did: String,
+    pub record_cid: String,
+    pub sort_at: DateTime<Utc>,
 }

@@ -3,12 +3,15 @@
 
 use std::collections::{HashMap, HashSet};
 
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Text};
+use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamptz};
 
-use crate::changes::rows::UserState;
-use crate::changes::{pair_key, EdgeInfo, Loaded, Needs, Pair, PostInfo};
-use crate::schema::{blocks, follows, generic_records, likes, posts, reposts, users};
+use crate::changes::rows::{NotificationRow, UserState};
+use crate::changes::{pair_key, Descendant, EdgeInfo, Loaded, Needs, Pair, PostInfo, PostLink};
+use crate::schema::{
+    blocks, follows, generic_records, likes, notifications, posts, reposts, users,
+};
 
 pub fn load(conn: &mut PgConnection, needs: &Needs) -> QueryResult<Loaded> {
     let mut loaded = Loaded::default();
@@ -119,7 +122,101 @@ pub fn load(conn: &mut PgConnection, needs: &Needs) -> QueryResult<Loaded> {
         &needs.follow_pairs,
         &loaded.follows,
     )?;
+    if !needs.reply_parents.is_empty() {
+        loaded.chain = chain(conn, &needs.reply_parents)?;
+    }
+    if !needs.changed_posts.is_empty() {
+        loaded.descendants = descendants(conn, &needs.changed_posts)?;
+        if !loaded.descendants.is_empty() {
+            let uris: Vec<&str> = loaded.descendants.iter().map(|d| d.uri.as_str()).collect();
+            loaded.descendant_notifications = notifications::table
+                .filter(notifications::record_uri.eq_any(&uris))
+                .select(NotificationRow::as_select())
+                .load(conn)?;
+        }
+    }
     Ok(loaded)
+}
+
+/// How far reply notifications reach up (and, from a new post, down) a thread.
+const THREAD_REACH: i32 = 4;
+
+#[derive(QueryableByName)]
+struct Link {
+    #[diesel(sql_type = Text)]
+    uri: String,
+    #[diesel(sql_type = Text)]
+    author_did: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    parent_uri: Option<String>,
+}
+
+/// The posts up the threads from `parents`, each a few levels at most: one recursive query
+/// over the primary key.
+fn chain(conn: &mut PgConnection, parents: &[String]) -> QueryResult<HashMap<String, PostLink>> {
+    let rows: Vec<Link> = diesel::sql_query(
+        "WITH RECURSIVE up(uri, author_did, parent_uri, depth) AS ( \
+           SELECT uri, author_did, parent_uri, 1 FROM posts WHERE uri = ANY($1) \
+           UNION ALL \
+           SELECT p.uri, p.author_did, p.parent_uri, up.depth + 1 \
+           FROM posts p JOIN up ON p.uri = up.parent_uri WHERE up.depth < $2) \
+         SELECT DISTINCT uri, author_did, parent_uri FROM up",
+    )
+    .bind::<Array<Text>, _>(parents)
+    .bind::<Integer, _>(THREAD_REACH)
+    .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let link = PostLink {
+                author: r.author_did,
+                parent_uri: r.parent_uri,
+            };
+            (r.uri, link)
+        })
+        .collect())
+}
+
+#[derive(QueryableByName)]
+struct Below {
+    #[diesel(sql_type = Text)]
+    uri: String,
+    #[diesel(sql_type = Text)]
+    cid: String,
+    #[diesel(sql_type = Text)]
+    author_did: String,
+    #[diesel(sql_type = Text)]
+    parent_uri: String,
+    #[diesel(sql_type = Timestamptz)]
+    sort_at: DateTime<Utc>,
+}
+
+/// The replies held below `posts`, a few levels down: one recursive query over the parent
+/// index. Usually empty (a reply rarely arrives before its parent).
+fn descendants(conn: &mut PgConnection, posts: &[String]) -> QueryResult<Vec<Descendant>> {
+    let rows: Vec<Below> = diesel::sql_query(
+        "WITH RECURSIVE down(uri, cid, author_did, parent_uri, sort_at, depth) AS ( \
+           SELECT uri, cid, author_did, parent_uri, LEAST(created_at, indexed_at), 1 \
+           FROM posts WHERE parent_uri = ANY($1) \
+           UNION ALL \
+           SELECT p.uri, p.cid, p.author_did, p.parent_uri, LEAST(p.created_at, p.indexed_at), \
+                  down.depth + 1 \
+           FROM posts p JOIN down ON p.parent_uri = down.uri WHERE down.depth < $2) \
+         SELECT DISTINCT ON (uri) uri, cid, author_did, parent_uri, sort_at FROM down ORDER BY uri",
+    )
+    .bind::<Array<Text>, _>(posts)
+    .bind::<Integer, _>(THREAD_REACH)
+    .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Descendant {
+            uri: r.uri,
+            cid: r.cid,
+            author: r.author_did,
+            parent_uri: r.parent_uri,
+            sort_at: r.sort_at,
+        })
+        .collect())
 }
 
 fn edges(rows: Vec<(String, String, String, String)>) -> HashMap<String, EdgeInfo> {

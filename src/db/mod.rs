@@ -13,6 +13,7 @@ pub mod pool;
 pub mod purge;
 pub mod status;
 pub mod store;
+pub mod threads;
 
 pub use error::DbError;
 

@@ -8,7 +8,9 @@ use diesel::prelude::*;
 
 use crate::changes::rows::ProfileColumns;
 use crate::changes::Deltas;
-use crate::schema::{blocks, feed_items, follows, generic_records, likes, posts, reposts, users};
+use crate::schema::{
+    blocks, feed_items, follows, generic_records, likes, notifications, posts, reposts, users,
+};
 
 /// Rows removed, for the log line.
 #[derive(Debug, Default, Clone, Copy)]
@@ -82,6 +84,18 @@ pub fn purge_account(
         ),
     )
     .execute(conn)?;
+    // The notifications its records caused (their URIs are the repo's range), and the ones it
+    // received: neither has anyone to show them to any more.
+    diesel::delete(
+        notifications::table.filter(
+            notifications::record_uri
+                .ge(&lo)
+                .and(notifications::record_uri.lt(&hi)),
+        ),
+    )
+    .execute(conn)?;
+    diesel::delete(notifications::table.filter(notifications::recipient_did.eq(did)))
+        .execute(conn)?;
     diesel::update(users::table.find(did))
         .set(&ProfileColumns::default())
         .execute(conn)?;

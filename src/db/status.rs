@@ -10,7 +10,7 @@ use super::DbError;
 use crate::schema::firehose_cursor;
 
 /// The tables `status` counts.
-pub const TABLES: [&str; 11] = [
+pub const TABLES: [&str; 12] = [
     "users",
     "posts",
     "likes",
@@ -19,6 +19,7 @@ pub const TABLES: [&str; 11] = [
     "blocks",
     "feed_items",
     "generic_records",
+    "notifications",
     "post_aggregations",
     "user_aggregations",
     "firehose_cursor",

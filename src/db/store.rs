@@ -7,7 +7,9 @@ use diesel::upsert::excluded;
 
 use super::CHUNK;
 use crate::changes::Plan;
-use crate::schema::{blocks, feed_items, follows, generic_records, likes, posts, reposts, users};
+use crate::schema::{
+    blocks, feed_items, follows, generic_records, likes, notifications, posts, reposts, users,
+};
 
 macro_rules! write_table {
     ($conn:expr, $diff:expr, $table:ident) => {{
@@ -54,5 +56,18 @@ pub fn write_plan(conn: &mut PgConnection, plan: &Plan) -> QueryResult<()> {
     write_table!(conn, plan.blocks, blocks);
     write_table!(conn, plan.generic, generic_records);
     write_table!(conn, plan.feed_items, feed_items);
+    // A record's notifications go by its URI (the key's first column), then the new ones come.
+    let notes = &plan.notifications;
+    if !notes.delete.is_empty() {
+        diesel::delete(
+            notifications::table.filter(notifications::record_uri.eq_any(&notes.delete)),
+        )
+        .execute(conn)?;
+    }
+    if !notes.insert.is_empty() {
+        diesel::copy_from(notifications::table)
+            .from_insertable(&notes.insert)
+            .execute(conn)?;
+    }
     Ok(())
 }

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::{keys, plan};
 use crate::changes::{Deltas, Lookup, PlanStats};
-use crate::db::{counters, load, purge, store};
+use crate::db::{counters, load, purge, store, threads};
 use crate::decode::{AccountStatus, TypedEvent};
 
 /// Splits a group after every event that deletes an account: that account's records are purged
@@ -54,6 +54,10 @@ pub fn apply_group_with(
     lookup: Lookup,
 ) -> QueryResult<GroupStats> {
     conn.transaction(|conn| {
+        // Turns per thread first, before anything is read (see `db::threads`).
+        let (mut roots, deleted) = keys::threads(events);
+        roots.extend(threads::roots_of(conn, &deleted)?);
+        threads::lock(conn, &roots)?;
         let mut deltas = Deltas::default();
         let mut stats = GroupStats::default();
         for segment in segments(events) {

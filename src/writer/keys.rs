@@ -56,7 +56,20 @@ pub fn needs(events: &[&TypedEvent], lookup: Lookup) -> Needs {
                 (Table::Follows, Some(RecordValue::Follow(f))) => n
                     .follow_pairs
                     .push((commit.repo.clone(), f.subject.clone())),
+                // A post's thread: up from it, for its reply notifications; down from it, for
+                // the replies that arrived first.
+                (Table::Posts, Some(RecordValue::Post(p))) => {
+                    if let Some(reply) = &p.reply {
+                        n.reply_parents.push(reply.parent.uri.clone());
+                    }
+                    n.changed_posts
+                        .push(at_uri(&commit.repo, &op.collection, &op.rkey));
+                }
                 _ => {}
+            }
+            if table == Table::Posts && op.action == OpAction::Delete {
+                n.changed_posts
+                    .push(at_uri(&commit.repo, &op.collection, &op.rkey));
             }
             if lookup == Lookup::TrustCreates && op.action == OpAction::Create {
                 continue;
@@ -81,6 +94,8 @@ pub fn needs(events: &[&TypedEvent], lookup: Lookup) -> Needs {
         &mut n.follows,
         &mut n.blocks,
         &mut n.generic,
+        &mut n.reply_parents,
+        &mut n.changed_posts,
     ] {
         v.sort();
         v.dedup();
@@ -90,4 +105,39 @@ pub fn needs(events: &[&TypedEvent], lookup: Lookup) -> Needs {
         v.dedup();
     }
     n
+}
+
+/// The threads a group writes posts in: each written post's thread root (its reply's root, or
+/// itself), and the posts it deletes (whose roots only the database knows). Writers that touch
+/// one thread take turns (see `db::threads`), so reply notifications, which read across repos,
+/// see each other's posts.
+pub fn threads(events: &[&TypedEvent]) -> (Vec<String>, Vec<String>) {
+    let mut roots = Vec::new();
+    let mut deleted = Vec::new();
+    for event in events {
+        let TypedEvent::Commit(commit) = event else {
+            continue;
+        };
+        for op in &commit.ops {
+            if table_of(&op.collection, &op.rkey) != Table::Posts {
+                continue;
+            }
+            let uri = at_uri(&commit.repo, &op.collection, &op.rkey);
+            match op.record.as_ref().map(|r| &r.value) {
+                Some(RecordValue::Post(p)) => {
+                    roots.push(p.reply.as_ref().map_or(uri, |r| r.root.uri.clone()));
+                }
+                // A delete, or an update the post may have moved away from.
+                _ => deleted.push(uri),
+            }
+            if op.action == OpAction::Update {
+                deleted.push(at_uri(&commit.repo, &op.collection, &op.rkey));
+            }
+        }
+    }
+    roots.sort();
+    roots.dedup();
+    deleted.sort();
+    deleted.dedup();
+    (roots, deleted)
 }

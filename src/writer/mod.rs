@@ -5,6 +5,7 @@
 pub mod apply;
 pub mod input;
 pub mod keys;
+mod notify;
 pub mod plan;
 mod rows;
 pub mod sim;

@@ -16,12 +16,16 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use chrono::{DateTime, Utc};
 
 use super::keys::{at_uri, table_of, Table};
+use super::notify::{self, Notifications, Source};
 use super::rows::{created_at_of, feed_items, like_row, post_row, profile_columns, repost_row};
 use super::sim::TableSim;
 use crate::changes::rows::{
-    BlockRow, FollowRow, GenericRow, LikeRow, PostRow, ProfileColumns, RepostRow, UserState,
+    BlockRow, FollowRow, GenericRow, LikeRow, NotificationRow, PostRow, ProfileColumns, RepostRow,
+    UserState,
 };
-use crate::changes::{pair_key, Deltas, EdgeInfo, Loaded, Pair, Plan, PlanStats, PostInfo};
+use crate::changes::{
+    pair_key, Deltas, Descendant, EdgeInfo, Loaded, Pair, Plan, PlanStats, PostInfo, PostLink,
+};
 use crate::decode::{Account, AccountStatus, Commit, Op, OpAction, TypedEvent};
 use crate::records::{Record, RecordValue};
 
@@ -41,6 +45,14 @@ struct Planner<'d> {
     follows: Edges<FollowRow>,
     blocks: TableSim<String, BlockRow>,
     generic: TableSim<String, GenericRow>,
+    notes: Notifications,
+    /// Posts up the threads of the replies written, and replies held below the posts written
+    /// (see `Loaded`), for reply notifications.
+    chain: HashMap<String, PostLink>,
+    descendants: Vec<Descendant>,
+    descendant_notifications: Vec<NotificationRow>,
+    /// Posts written by this segment, in order, with their notifications' time.
+    written: Vec<(String, DateTime<Utc>)>,
     deltas: &'d mut Deltas,
     stats: PlanStats,
 }
@@ -57,6 +69,11 @@ pub fn plan(events: &[&TypedEvent], loaded: Loaded, deltas: &mut Deltas) -> Plan
         follows: Edges::new(Kind::Follow, loaded.follows, loaded.follow_pairs),
         blocks: TableSim::new(loaded.blocks),
         generic: TableSim::new(loaded.generic),
+        notes: Notifications::default(),
+        chain: loaded.chain,
+        descendants: loaded.descendants,
+        descendant_notifications: loaded.descendant_notifications,
+        written: Vec::new(),
         deltas,
         stats: PlanStats::default(),
     };
@@ -135,13 +152,16 @@ impl Planner<'_> {
             self.stats.stale_events += 1;
             return false;
         }
+        let was_deleted = user.status.as_deref() == Some(AccountStatus::Deleted.as_str());
         if user.active != a.active || user.status != status {
             user.active = a.active;
             user.status = status;
             user.indexed_at = time;
             self.users_dirty.insert(a.did.clone());
         }
-        a.status == Some(AccountStatus::Deleted)
+        // Purged once, when it becomes deleted: a replayed deletion finds nothing of its own
+        // left, but would take notifications others have sent it since.
+        a.status == Some(AccountStatus::Deleted) && !was_deleted
     }
 
     fn commit(&mut self, c: &Commit) {
@@ -189,7 +209,7 @@ impl Planner<'_> {
                 self.delete_post(&uri);
                 let row = post_row(&uri, did, &cid, post, record, time);
                 let info = PostInfo {
-                    cid,
+                    cid: cid.clone(),
                     author: did.to_owned(),
                     parent_uri: row.parent_uri.clone(),
                     quote_uri: row.quote_uri.clone(),
@@ -202,22 +222,67 @@ impl Planner<'_> {
                 if let Some(quote) = &info.quote_uri {
                     self.deltas.post(quote).quotes += 1;
                 }
+                let ancestors = self.ancestors(info.parent_uri.as_deref());
+                let src = Source {
+                    record_uri: &uri,
+                    record_cid: &cid,
+                    author: did,
+                    sort_at: post.created_at.min(time),
+                };
+                let rows = notify::for_post(&src, post, &ancestors);
+                self.notes.set(&uri, rows);
                 self.posts.put(&uri, info, row);
+                if !self.written.iter().any(|(u, _)| *u == uri) {
+                    self.written.push((uri.clone(), post.created_at.min(time)));
+                }
+                let below = self.below(&uri);
+                self.recompute(below);
             }
             (Table::Posts, None) => self.delete_post(&uri),
             (Table::Likes, Some(RecordValue::Like(like))) => {
                 let row = like_row(&uri, did, &cid, like, time);
                 let subject = row.post_uri.clone();
-                self.likes.put(self.deltas, &uri, did, &subject, &cid, row);
+                let put = self.likes.put(self.deltas, &uri, did, &subject, &cid, row);
+                let src = Source {
+                    record_uri: &uri,
+                    record_cid: &cid,
+                    author: did,
+                    sort_at: like.created_at.min(time),
+                };
+                let via = like.via.as_ref().map(|v| v.uri.as_str());
+                let reasons = (notify::LIKE, notify::LIKE_VIA_REPOST);
+                self.noted(&uri, put, || {
+                    notify::for_subject(&src, &subject, via, reasons)
+                });
             }
-            (Table::Likes, None) => self.likes.remove(self.deltas, &uri),
+            (Table::Likes, None) => {
+                if self.likes.remove(self.deltas, &uri) {
+                    self.notes.withdraw(&uri);
+                }
+            }
             (Table::Reposts, Some(RecordValue::Repost(repost))) => {
                 let row = repost_row(&uri, did, &cid, repost, time);
                 let subject = row.post_uri.clone();
-                self.reposts
+                let put = self
+                    .reposts
                     .put(self.deltas, &uri, did, &subject, &cid, row);
+                let src = Source {
+                    record_uri: &uri,
+                    record_cid: &cid,
+                    author: did,
+                    sort_at: repost.created_at.min(time),
+                };
+                let via = repost.via.as_ref().map(|v| v.uri.as_str());
+                let reasons = (notify::REPOST, notify::REPOST_VIA_REPOST);
+                self.noted(&uri, put, || {
+                    notify::for_subject(&src, &subject, via, reasons)
+                });
             }
-            (Table::Reposts, None) => self.reposts.remove(self.deltas, &uri),
+            (Table::Reposts, None) => {
+                if self.reposts.remove(self.deltas, &uri) {
+                    self.notes.withdraw(&uri);
+                }
+            }
             (Table::Follows, Some(RecordValue::Follow(follow))) => {
                 let row = FollowRow {
                     uri: uri.clone(),
@@ -227,10 +292,22 @@ impl Planner<'_> {
                     created_at: follow.created_at,
                     indexed_at: time,
                 };
-                self.follows
+                let put = self
+                    .follows
                     .put(self.deltas, &uri, did, &follow.subject, &cid, row);
+                let src = Source {
+                    record_uri: &uri,
+                    record_cid: &cid,
+                    author: did,
+                    sort_at: follow.created_at.min(time),
+                };
+                self.noted(&uri, put, || notify::for_follow(&src, &follow.subject));
             }
-            (Table::Follows, None) => self.follows.remove(self.deltas, &uri),
+            (Table::Follows, None) => {
+                if self.follows.remove(self.deltas, &uri) {
+                    self.notes.withdraw(&uri);
+                }
+            }
             (Table::Blocks, Some(RecordValue::Block(block))) => {
                 let row = BlockRow {
                     uri: uri.clone(),
@@ -292,10 +369,135 @@ impl Planner<'_> {
         }
     }
 
+    /// After a like, repost or follow is put: a record it replaced takes its notifications
+    /// with it, and the first record of its (actor, subject) pair notifies (the rest are
+    /// duplicates, as the reference calls them: they notify no one).
+    fn noted(&mut self, uri: &str, put: Put, rows: impl FnOnce() -> Vec<NotificationRow>) {
+        if put.replaced {
+            self.notes.withdraw(uri);
+        }
+        if put.first_of_pair {
+            self.notes.set(uri, rows());
+        }
+    }
+
+    /// A post's place in its thread, from this segment's writes or from what was loaded.
+    fn link(&self, uri: &str) -> Option<PostLink> {
+        match self.posts.lookup(uri) {
+            Some(Some(info)) => Some(PostLink {
+                author: info.author.clone(),
+                parent_uri: info.parent_uri.clone(),
+            }),
+            // Deleted by this segment.
+            Some(None) => None,
+            None => self.chain.get(uri).cloned().or_else(|| {
+                self.descendants
+                    .iter()
+                    .find(|d| d.uri == uri)
+                    .map(|d| PostLink {
+                        author: d.author.clone(),
+                        parent_uri: Some(d.parent_uri.clone()),
+                    })
+            }),
+        }
+    }
+
+    /// The posts up the thread from `parent` (URI and author, parent first), as far as they
+    /// are held, at most as far as reply notifications reach.
+    fn ancestors(&self, parent: Option<&str>) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let mut next = parent.map(str::to_owned);
+        while let Some(uri) = next {
+            if out.len() >= notify::MAX_REPLY_HEIGHT {
+                break;
+            }
+            let Some(link) = self.link(&uri) else { break };
+            next = link.parent_uri;
+            out.push((uri, link.author));
+        }
+        out
+    }
+
+    /// The thread changed above `replies` (a post came, went, or changed): their reply
+    /// notifications follow the thread as it stands now. Their mentions and quotes stay. So a
+    /// reply that arrived before its parent ends as if it had come after it, and whichever way
+    /// writers interleave, a thread's notifications are a function of the thread.
+    fn recompute(&mut self, replies: Vec<Descendant>) {
+        for d in replies {
+            let current: Vec<NotificationRow> = match self.notes.current(&d.uri) {
+                Some(rows) => rows.to_vec(),
+                None => self
+                    .descendant_notifications
+                    .iter()
+                    .filter(|n| n.record_uri == d.uri)
+                    .cloned()
+                    .collect(),
+            };
+            let (had, kept): (Vec<NotificationRow>, Vec<NotificationRow>) =
+                current.into_iter().partition(|n| n.reason == notify::REPLY);
+            let mut told: HashSet<String> = kept.iter().map(|n| n.recipient_did.clone()).collect();
+            told.insert(d.author.clone());
+            let ancestors = self.ancestors(Some(&d.parent_uri));
+            let src = Source {
+                record_uri: &d.uri,
+                record_cid: &d.cid,
+                author: &d.author,
+                sort_at: d.sort_at,
+            };
+            let replies = notify::for_reply(&src, &ancestors, &mut told);
+            let key = |n: &NotificationRow| (n.recipient_did.clone(), n.reason_subject.clone());
+            let mut before: Vec<_> = had.iter().map(key).collect();
+            let mut after: Vec<_> = replies.iter().map(key).collect();
+            before.sort();
+            after.sort();
+            if before != after {
+                self.notes.withdraw(&d.uri);
+                self.notes
+                    .set(&d.uri, kept.into_iter().chain(replies).collect());
+            }
+        }
+    }
+
+    /// The replies held (in the database, or written earlier in this segment) whose thread,
+    /// within reach of reply notifications, passes through `post`.
+    fn below(&self, post: &str) -> Vec<Descendant> {
+        let held = self.descendants.iter().filter_map(|d| {
+            // Rewritten or deleted since it was loaded: what the segment holds counts.
+            match self.posts.lookup(&d.uri) {
+                None => Some(d.clone()),
+                Some(_) => None,
+            }
+        });
+        let written = self.written.iter().filter_map(|(uri, sort_at)| {
+            let Some(Some(info)) = self.posts.lookup(uri) else {
+                return None;
+            };
+            Some(Descendant {
+                uri: uri.clone(),
+                cid: info.cid.clone(),
+                author: info.author.clone(),
+                parent_uri: info.parent_uri.clone()?,
+                sort_at: *sort_at,
+            })
+        });
+        held.chain(written)
+            .filter(|d| d.uri != post)
+            .filter(|d| {
+                self.ancestors(Some(&d.parent_uri))
+                    .iter()
+                    .any(|(uri, _)| uri == post)
+            })
+            .collect()
+    }
+
     fn delete_post(&mut self, uri: &str) {
+        // The replies below it, found while it is still there to be found.
+        let below = self.below(uri);
         let Some(old) = self.posts.remove(uri) else {
             return;
         };
+        self.notes.withdraw(uri);
+        self.recompute(below);
         self.deltas.user(&old.author).posts -= 1;
         if let Some(parent) = &old.parent_uri {
             self.deltas.post(parent).replies -= 1;
@@ -327,6 +529,7 @@ impl Planner<'_> {
             blocks: self.blocks.finish(),
             generic: self.generic.finish(),
             feed_items,
+            notifications: self.notes.finish(),
             purge,
             stats: self.stats,
         }
@@ -377,14 +580,15 @@ impl<R> Edges<R> {
         subject: &str,
         cid: &str,
         row: R,
-    ) {
+    ) -> Put {
         if self.sim.get(uri).is_some_and(|e| e.cid == cid) {
-            return;
+            return Put::default();
         }
-        self.remove(deltas, uri);
+        let replaced = self.remove(deltas, uri);
         let n = self.pairs.entry(pair_key(actor, subject)).or_insert(0);
         *n += 1;
-        if *n == 1 {
+        let first_of_pair = *n == 1;
+        if first_of_pair {
             bump(deltas, self.kind, actor, subject, 1);
         }
         let info = EdgeInfo {
@@ -393,12 +597,17 @@ impl<R> Edges<R> {
             subject: subject.to_owned(),
         };
         self.sim.put(uri, info, row);
+        Put {
+            replaced,
+            first_of_pair,
+        }
     }
 
-    /// Removes a record, giving its count back if it was its pair's last.
-    fn remove(&mut self, deltas: &mut Deltas, uri: &str) {
+    /// Removes a record, giving its count back if it was its pair's last. False when there was
+    /// no such record.
+    fn remove(&mut self, deltas: &mut Deltas, uri: &str) -> bool {
         let Some(old) = self.sim.remove(uri) else {
-            return;
+            return false;
         };
         // The loader counted every pair of every row it loaded, so the pair is there.
         let n = self
@@ -409,5 +618,15 @@ impl<R> Edges<R> {
         if *n == 0 {
             bump(deltas, self.kind, &old.actor, &old.subject, -1);
         }
+        true
     }
+}
+
+/// What putting a like, repost or follow did.
+#[derive(Debug, Clone, Copy, Default)]
+struct Put {
+    /// A record of that URI was there (another version) and went.
+    replaced: bool,
+    /// The record is its (actor, subject) pair's only one: it counts and notifies.
+    first_of_pair: bool,
 }

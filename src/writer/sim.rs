@@ -54,6 +54,14 @@ impl<I, R> TableSim<I, R> {
             .map(|e| &e.info)
     }
 
+    /// What the simulation knows of a URI: `Some(Some(info))` a row, `Some(None)` no row any
+    /// more (removed in this segment), `None` nothing (not loaded, not written).
+    pub fn lookup(&self, uri: &str) -> Option<Option<&I>> {
+        self.slots
+            .get(uri)
+            .map(|s| s.current.as_ref().map(|e| &e.info))
+    }
+
     /// Puts a row in place of whatever is there.
     pub fn put(&mut self, uri: &str, info: I, row: R) {
         let slot = self.slots.entry(uri.to_owned()).or_insert(Slot {

@@ -10,6 +10,7 @@ mod decode_vectors;
 mod generator;
 mod identity;
 mod layering;
+mod notifications;
 mod ops;
 mod relay;
 mod repo_commits;

@@ -30,12 +30,12 @@ const DAVE: &str = "did:plc:dave";
 type Dump = BTreeMap<String, Vec<String>>;
 
 /// A database and a connection to it (the connection goes first, then the database).
-struct Case {
-    conn: PgConnection,
+pub(crate) struct Case {
+    pub conn: PgConnection,
     _db: TestDb,
 }
 
-fn fresh() -> Case {
+pub(crate) fn fresh() -> Case {
     let db = TestDb::new();
     Case {
         conn: db.conn(),
@@ -48,7 +48,7 @@ fn apply(conn: &mut PgConnection, events: &[&TypedEvent]) -> GroupStats {
 }
 
 /// Applies `events` one per group.
-fn apply_each(conn: &mut PgConnection, events: &[TypedEvent]) -> GroupStats {
+pub(crate) fn apply_each(conn: &mut PgConnection, events: &[TypedEvent]) -> GroupStats {
     let mut total = GroupStats::default();
     for e in events {
         let s = apply(conn, &[e]);
@@ -59,7 +59,7 @@ fn apply_each(conn: &mut PgConnection, events: &[TypedEvent]) -> GroupStats {
     total
 }
 
-fn apply_in_groups(conn: &mut PgConnection, events: &[TypedEvent], size: usize) {
+pub(crate) fn apply_in_groups(conn: &mut PgConnection, events: &[TypedEvent], size: usize) {
     for chunk in refs(events).chunks(size) {
         apply(conn, chunk);
     }
@@ -88,7 +88,7 @@ fn assert_same(a: &Dump, b: &Dump, what: &str) {
 /// Applies `events` one per group, then again; in one group, then again; in groups of 3; each on
 /// its own database. Asserts that the second passes change nothing and that every grouping
 /// leaves the same tables. Returns the database that took them one per group.
-fn settle(events: &[TypedEvent]) -> Case {
+pub(crate) fn settle(events: &[TypedEvent]) -> Case {
     let mut each = fresh();
     apply_each(&mut each.conn, events);
     let once = truth::dump(&mut each.conn);
@@ -347,7 +347,7 @@ fn builders_make_events_as_decoding_would() {
 fn replay_order(conn: &mut PgConnection, events: &[TypedEvent], order: &[usize], grouped: bool) {
     conn.batch_execute(
         "TRUNCATE users, posts, likes, reposts, follows, blocks, feed_items, generic_records, \
-         post_aggregations, user_aggregations",
+         notifications, post_aggregations, user_aggregations",
     )
     .expect("truncate");
     let ordered: Vec<&TypedEvent> = order.iter().map(|&i| &events[i]).collect();

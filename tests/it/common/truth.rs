@@ -242,6 +242,7 @@ pub fn dump(conn: &mut PgConnection) -> BTreeMap<String, Vec<String>> {
         ("blocks", "uri"),
         ("feed_items", "uri"),
         ("generic_records", "uri"),
+        ("notifications", "record_uri, recipient_did, reason"),
         ("post_aggregations", "post_uri"),
         ("user_aggregations", "did"),
     ] {
