@@ -99,6 +99,11 @@ pub struct RunArgs {
     /// alone crashes while skyindex keeps running (see README, "Durability").
     #[arg(long, env = "SKYINDEX_SYNCHRONOUS_COMMIT", default_value = "on")]
     pub synchronous_commit: String,
+    /// Derive notifications (likes, reposts, follows, replies, mentions, quotes, …) for an
+    /// AppView: `on` or `off`. Off by default: they cost about half the throughput today (one
+    /// more row per like, repost and follow; see BENCHMARKS.md).
+    #[arg(long, env = "SKYINDEX_NOTIFICATIONS", default_value = "off")]
+    pub notifications: String,
     /// Key of this stream's row in firehose_cursor. Default: the relay URL.
     #[arg(long, env = "SKYINDEX_SERVICE")]
     pub service: Option<String>,

@@ -8,7 +8,9 @@ use url::Url;
 
 use crate::cli::{IdentityArgs, RunArgs};
 use crate::identity::IdentityConfig;
-use crate::pipeline::{CollectionFilter, FilterError, Settings, VerifyMode, VerifySettings};
+use crate::pipeline::{
+    CollectionFilter, FilterError, Indexing, Settings, VerifyMode, VerifySettings,
+};
 use crate::redact::redact;
 use crate::source::websocket::{self, EndpointError};
 use crate::source::SourceSpec;
@@ -193,6 +195,9 @@ impl RunConfig {
                     .map(CollectionFilter::parse)
                     .transpose()?,
                 verify: verify_settings(&a.identity)?,
+                indexing: Indexing {
+                    notifications: on_off("--notifications", &a.notifications)?,
+                },
             },
             identity: identity_config(&a.identity)?,
         })

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamptz};
+use diesel::sql_types::{Array, BigInt, Text};
 
 use crate::changes::rows::{NotificationRow, UserState};
 use crate::changes::{pair_key, Descendant, EdgeInfo, Loaded, Needs, Pair, PostInfo, PostLink};
@@ -138,85 +138,80 @@ pub fn load(conn: &mut PgConnection, needs: &Needs) -> QueryResult<Loaded> {
     Ok(loaded)
 }
 
-/// How far reply notifications reach up (and, from a new post, down) a thread.
-const THREAD_REACH: i32 = 4;
+/// How far reply notifications reach up (and, from a changed post, down) a thread.
+const THREAD_REACH: usize = 4;
 
-#[derive(QueryableByName)]
-struct Link {
-    #[diesel(sql_type = Text)]
-    uri: String,
-    #[diesel(sql_type = Text)]
-    author_did: String,
-    #[diesel(sql_type = Nullable<Text>)]
-    parent_uri: Option<String>,
-}
-
-/// The posts up the threads from `parents`, each a few levels at most: one recursive query
-/// over the primary key.
+/// The posts up the threads from `parents`, a few levels at most: one primary-key lookup per
+/// level (a recursive query would leave the planner guessing the work table's size, and it
+/// guesses a scan of every post).
 fn chain(conn: &mut PgConnection, parents: &[String]) -> QueryResult<HashMap<String, PostLink>> {
-    let rows: Vec<Link> = diesel::sql_query(
-        "WITH RECURSIVE up(uri, author_did, parent_uri, depth) AS ( \
-           SELECT uri, author_did, parent_uri, 1 FROM posts WHERE uri = ANY($1) \
-           UNION ALL \
-           SELECT p.uri, p.author_did, p.parent_uri, up.depth + 1 \
-           FROM posts p JOIN up ON p.uri = up.parent_uri WHERE up.depth < $2) \
-         SELECT DISTINCT uri, author_did, parent_uri FROM up",
-    )
-    .bind::<Array<Text>, _>(parents)
-    .bind::<Integer, _>(THREAD_REACH)
-    .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            let link = PostLink {
-                author: r.author_did,
-                parent_uri: r.parent_uri,
-            };
-            (r.uri, link)
-        })
-        .collect())
+    let mut out: HashMap<String, PostLink> = HashMap::new();
+    let mut level: Vec<String> = parents.to_vec();
+    for _ in 0..THREAD_REACH {
+        level.retain(|u| !out.contains_key(u));
+        if level.is_empty() {
+            break;
+        }
+        let rows: Vec<(String, String, Option<String>)> = posts::table
+            .filter(posts::uri.eq_any(&level))
+            .select((posts::uri, posts::author_did, posts::parent_uri))
+            .load(conn)?;
+        level = rows.iter().filter_map(|(_, _, p)| p.clone()).collect();
+        for (uri, author, parent_uri) in rows {
+            out.insert(uri, PostLink { author, parent_uri });
+        }
+    }
+    Ok(out)
 }
 
-#[derive(QueryableByName)]
-struct Below {
-    #[diesel(sql_type = Text)]
-    uri: String,
-    #[diesel(sql_type = Text)]
-    cid: String,
-    #[diesel(sql_type = Text)]
-    author_did: String,
-    #[diesel(sql_type = Text)]
-    parent_uri: String,
-    #[diesel(sql_type = Timestamptz)]
-    sort_at: DateTime<Utc>,
-}
+/// A reply as loaded: URI, CID, author, parent, createdAt, indexedAt.
+type BelowRow = (
+    String,
+    String,
+    String,
+    Option<String>,
+    DateTime<Utc>,
+    DateTime<Utc>,
+);
 
-/// The replies held below `posts`, a few levels down: one recursive query over the parent
-/// index. Usually empty (a reply rarely arrives before its parent).
-fn descendants(conn: &mut PgConnection, posts: &[String]) -> QueryResult<Vec<Descendant>> {
-    let rows: Vec<Below> = diesel::sql_query(
-        "WITH RECURSIVE down(uri, cid, author_did, parent_uri, sort_at, depth) AS ( \
-           SELECT uri, cid, author_did, parent_uri, LEAST(created_at, indexed_at), 1 \
-           FROM posts WHERE parent_uri = ANY($1) \
-           UNION ALL \
-           SELECT p.uri, p.cid, p.author_did, p.parent_uri, LEAST(p.created_at, p.indexed_at), \
-                  down.depth + 1 \
-           FROM posts p JOIN down ON p.parent_uri = down.uri WHERE down.depth < $2) \
-         SELECT DISTINCT ON (uri) uri, cid, author_did, parent_uri, sort_at FROM down ORDER BY uri",
-    )
-    .bind::<Array<Text>, _>(posts)
-    .bind::<Integer, _>(THREAD_REACH)
-    .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|r| Descendant {
-            uri: r.uri,
-            cid: r.cid,
-            author: r.author_did,
-            parent_uri: r.parent_uri,
-            sort_at: r.sort_at,
-        })
-        .collect())
+/// The replies held below `changed`, a few levels down: one lookup per level over the parent
+/// index. Usually one query that finds nothing (a reply rarely arrives before its parent).
+fn descendants(conn: &mut PgConnection, changed: &[String]) -> QueryResult<Vec<Descendant>> {
+    let mut out: Vec<Descendant> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut level: Vec<String> = changed.to_vec();
+    for _ in 0..THREAD_REACH {
+        if level.is_empty() {
+            break;
+        }
+        let rows: Vec<BelowRow> = posts::table
+            .filter(posts::parent_uri.eq_any(&level))
+            .select((
+                posts::uri,
+                posts::cid,
+                posts::author_did,
+                posts::parent_uri,
+                posts::created_at,
+                posts::indexed_at,
+            ))
+            .load(conn)?;
+        level = Vec::new();
+        for (uri, cid, author, parent, created_at, indexed_at) in rows {
+            let Some(parent_uri) = parent else { continue };
+            if !seen.insert(uri.clone()) {
+                continue;
+            }
+            level.push(uri.clone());
+            out.push(Descendant {
+                uri,
+                cid,
+                author,
+                parent_uri,
+                sort_at: created_at.min(indexed_at),
+            });
+        }
+    }
+    Ok(out)
 }
 
 fn edges(rows: Vec<(String, String, String, String)>) -> HashMap<String, EdgeInfo> {

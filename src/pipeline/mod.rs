@@ -12,5 +12,6 @@ pub mod service;
 pub mod triage;
 
 pub use crate::verify::{VerifyMode, VerifySettings};
+pub use crate::writer::Indexing;
 pub use filter::{CollectionFilter, FilterError};
 pub use service::{Outcome, Settings, Start};

@@ -35,7 +35,7 @@ use crate::source::{self, SourceSpec};
 use crate::stats::Stats;
 use crate::verify::{Verifier, VerifySettings};
 use crate::writer::worker::{Writer, WriterConfig};
-use crate::writer::Envelope;
+use crate::writer::{Envelope, Indexing};
 
 /// Raw frames buffered between the source and the decode stage.
 const RAW_CAPACITY: usize = 1024;
@@ -55,6 +55,7 @@ pub struct Settings {
     pub shutdown_timeout: Duration,
     pub filter: Option<CollectionFilter>,
     pub verify: VerifySettings,
+    pub indexing: Indexing,
 }
 
 /// Where the stream starts.
@@ -201,6 +202,7 @@ fn start_writers(
     let config = WriterConfig {
         batch_size: settings.batch_size,
         batch_wait: settings.batch_wait,
+        indexing: settings.indexing,
     };
     let mut senders = Vec::with_capacity(settings.writers);
     let mut handles = Vec::with_capacity(settings.writers);

@@ -3,7 +3,7 @@
 
 use diesel::prelude::*;
 
-use super::{keys, plan};
+use super::{keys, plan, Indexing};
 use crate::changes::{Deltas, Lookup, PlanStats};
 use crate::db::{counters, load, purge, store, threads};
 use crate::decode::{AccountStatus, TypedEvent};
@@ -39,11 +39,20 @@ pub struct GroupStats {
 /// row already there (a malformed stream) makes the whole transaction fail with a unique
 /// violation; [`apply_group`] then plans it again with every URI looked up.
 pub fn apply_group(conn: &mut PgConnection, events: &[&TypedEvent]) -> QueryResult<GroupStats> {
-    match apply_group_with(conn, events, Lookup::TrustCreates) {
+    apply_group_as(conn, events, Indexing::default())
+}
+
+/// [`apply_group`], deriving what `indexing` asks for.
+pub fn apply_group_as(
+    conn: &mut PgConnection,
+    events: &[&TypedEvent],
+    indexing: Indexing,
+) -> QueryResult<GroupStats> {
+    match apply_group_with(conn, events, Lookup::TrustCreates, indexing) {
         Err(diesel::result::Error::DatabaseError(
             diesel::result::DatabaseErrorKind::UniqueViolation,
             _,
-        )) => apply_group_with(conn, events, Lookup::Careful),
+        )) => apply_group_with(conn, events, Lookup::Careful, indexing),
         other => other,
     }
 }
@@ -52,18 +61,22 @@ pub fn apply_group_with(
     conn: &mut PgConnection,
     events: &[&TypedEvent],
     lookup: Lookup,
+    indexing: Indexing,
 ) -> QueryResult<GroupStats> {
     conn.transaction(|conn| {
-        // Turns per thread first, before anything is read (see `db::threads`).
-        let (mut roots, deleted) = keys::threads(events);
-        roots.extend(threads::roots_of(conn, &deleted)?);
-        threads::lock(conn, &roots)?;
+        // Turns per thread first, before anything is read (see `db::threads`): only reply
+        // notifications read across repos.
+        if indexing.notifications {
+            let (mut roots, deleted) = keys::threads(events);
+            roots.extend(threads::roots_of(conn, &deleted)?);
+            threads::lock(conn, &roots)?;
+        }
         let mut deltas = Deltas::default();
         let mut stats = GroupStats::default();
         for segment in segments(events) {
-            let needs = keys::needs(segment, lookup);
+            let needs = keys::needs(segment, lookup, indexing);
             let loaded = load::load(conn, &needs)?;
-            let plan = plan::plan(segment, loaded, &mut deltas);
+            let plan = plan::plan(segment, loaded, &mut deltas, indexing);
             store::write_plan(conn, &plan)?;
             if let Some(did) = &plan.purge {
                 let purged = purge::purge_account(conn, did, &mut deltas)?;

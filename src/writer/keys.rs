@@ -1,6 +1,7 @@
 //! The keys a segment of events touches: which table each record lives in, its AT-URI, and
 //! the URIs and (actor, subject) pairs to load before planning.
 
+use super::Indexing;
 use crate::changes::{Lookup, Needs};
 use crate::decode::{OpAction, TypedEvent};
 use crate::records::{self, RecordValue};
@@ -34,7 +35,7 @@ pub fn at_uri(did: &str, collection: &str, rkey: &str) -> String {
     format!("at://{did}/{collection}/{rkey}")
 }
 
-pub fn needs(events: &[&TypedEvent], lookup: Lookup) -> Needs {
+pub fn needs(events: &[&TypedEvent], lookup: Lookup, indexing: Indexing) -> Needs {
     let mut n = Needs::default();
     for event in events {
         let Some(did) = event.did() else { continue };
@@ -58,7 +59,7 @@ pub fn needs(events: &[&TypedEvent], lookup: Lookup) -> Needs {
                     .push((commit.repo.clone(), f.subject.clone())),
                 // A post's thread: up from it, for its reply notifications; down from it, for
                 // the replies that arrived first.
-                (Table::Posts, Some(RecordValue::Post(p))) => {
+                (Table::Posts, Some(RecordValue::Post(p))) if indexing.notifications => {
                     if let Some(reply) = &p.reply {
                         n.reply_parents.push(reply.parent.uri.clone());
                     }
@@ -67,7 +68,7 @@ pub fn needs(events: &[&TypedEvent], lookup: Lookup) -> Needs {
                 }
                 _ => {}
             }
-            if table == Table::Posts && op.action == OpAction::Delete {
+            if indexing.notifications && table == Table::Posts && op.action == OpAction::Delete {
                 n.changed_posts
                     .push(at_uri(&commit.repo, &op.collection, &op.rkey));
             }

@@ -12,3 +12,19 @@ pub mod sim;
 pub mod worker;
 
 pub use input::{Envelope, Ledger, Ticket};
+
+/// What the writers derive besides the records' own rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Indexing {
+    /// Notifications (README, "Notifications"): rows per like, repost, follow and post, and
+    /// the thread reads and turns replies need. Off, none are written (nor withdrawn).
+    pub notifications: bool,
+}
+
+impl Default for Indexing {
+    fn default() -> Self {
+        Indexing {
+            notifications: true,
+        }
+    }
+}

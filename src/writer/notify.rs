@@ -142,17 +142,33 @@ pub(super) fn for_reply(
         .collect()
 }
 
-/// A segment's notification changes, per record.
-#[derive(Debug, Default)]
+/// A segment's notification changes, per record (none at all when notifications are off).
+#[derive(Debug)]
 pub(super) struct Notifications {
+    enabled: bool,
     pending: BTreeMap<String, Vec<NotificationRow>>,
     withdrawn: BTreeSet<String>,
 }
 
 impl Notifications {
+    pub fn new(enabled: bool) -> Notifications {
+        Notifications {
+            enabled,
+            pending: BTreeMap::new(),
+            withdrawn: BTreeSet::new(),
+        }
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.enabled
+    }
+
     /// The record's notifications in the database go (it is deleted, replaced or recomputed),
     /// and any this segment made for it.
     pub fn withdraw(&mut self, record_uri: &str) {
+        if !self.enabled {
+            return;
+        }
         self.pending.remove(record_uri);
         self.withdrawn.insert(record_uri.to_owned());
     }
@@ -169,6 +185,9 @@ impl Notifications {
 
     /// The record's notifications, in place of any this segment made for it.
     pub fn set(&mut self, record_uri: &str, rows: Vec<NotificationRow>) {
+        if !self.enabled {
+            return;
+        }
         if rows.is_empty() {
             self.pending.remove(record_uri);
         } else {
@@ -242,7 +261,7 @@ mod tests {
 
     #[test]
     fn withdrawn_then_set_deletes_then_inserts() {
-        let mut n = Notifications::default();
+        let mut n = Notifications::new(true);
         let s = src("at://did:plc:a/app.bsky.graph.follow/1", "did:plc:a");
         n.set(s.record_uri, for_follow(&s, "did:plc:b"));
         n.withdraw(s.record_uri);

@@ -19,6 +19,7 @@ use super::keys::{at_uri, table_of, Table};
 use super::notify::{self, Notifications, Source};
 use super::rows::{created_at_of, feed_items, like_row, post_row, profile_columns, repost_row};
 use super::sim::TableSim;
+use super::Indexing;
 use crate::changes::rows::{
     BlockRow, FollowRow, GenericRow, LikeRow, NotificationRow, PostRow, ProfileColumns, RepostRow,
     UserState,
@@ -58,7 +59,12 @@ struct Planner<'d> {
 }
 
 /// Plans `events` (in stream order) against `loaded`, adding counter changes to `deltas`.
-pub fn plan(events: &[&TypedEvent], loaded: Loaded, deltas: &mut Deltas) -> Plan {
+pub fn plan(
+    events: &[&TypedEvent],
+    loaded: Loaded,
+    deltas: &mut Deltas,
+    indexing: Indexing,
+) -> Plan {
     let mut p = Planner {
         users: loaded.users,
         users_dirty: HashSet::new(),
@@ -69,7 +75,7 @@ pub fn plan(events: &[&TypedEvent], loaded: Loaded, deltas: &mut Deltas) -> Plan
         follows: Edges::new(Kind::Follow, loaded.follows, loaded.follow_pairs),
         blocks: TableSim::new(loaded.blocks),
         generic: TableSim::new(loaded.generic),
-        notes: Notifications::default(),
+        notes: Notifications::new(indexing.notifications),
         chain: loaded.chain,
         descendants: loaded.descendants,
         descendant_notifications: loaded.descendant_notifications,
@@ -221,6 +227,10 @@ impl Planner<'_> {
                 }
                 if let Some(quote) = &info.quote_uri {
                     self.deltas.post(quote).quotes += 1;
+                }
+                if !self.notes.enabled() {
+                    self.posts.put(&uri, info, row);
+                    return;
                 }
                 let ancestors = self.ancestors(info.parent_uri.as_deref());
                 let src = Source {
@@ -376,7 +386,7 @@ impl Planner<'_> {
         if put.replaced {
             self.notes.withdraw(uri);
         }
-        if put.first_of_pair {
+        if put.first_of_pair && self.notes.enabled() {
             self.notes.set(uri, rows());
         }
     }
@@ -492,7 +502,11 @@ impl Planner<'_> {
 
     fn delete_post(&mut self, uri: &str) {
         // The replies below it, found while it is still there to be found.
-        let below = self.below(uri);
+        let below = if self.notes.enabled() {
+            self.below(uri)
+        } else {
+            Vec::new()
+        };
         let Some(old) = self.posts.remove(uri) else {
             return;
         };

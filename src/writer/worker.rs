@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use log::{debug, info, warn};
 
-use super::apply::{apply_group, GroupStats};
+use super::apply::{apply_group_as, GroupStats};
 use super::input::{Envelope, Ledger};
+use super::Indexing;
 use crate::backoff::Backoff;
 use crate::db::blame::{blame, Blame};
 use crate::db::pool::{PgPool, PgPooled};
@@ -23,6 +24,7 @@ use crate::stats::Stats;
 pub struct WriterConfig {
     pub batch_size: usize,
     pub batch_wait: Duration,
+    pub indexing: Indexing,
 }
 
 pub struct Writer {
@@ -136,6 +138,7 @@ impl Writer {
         events: &[&TypedEvent],
     ) -> Result<GroupStats, diesel::result::Error> {
         let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
+        let indexing = self.config.indexing;
         loop {
             let conn = match self.connection() {
                 Ok(conn) => conn,
@@ -153,7 +156,7 @@ impl Writer {
                 }
             };
             let started = Instant::now();
-            let result = apply_group(conn, events);
+            let result = apply_group_as(conn, events, indexing);
             Stats::add(&self.stats.db_busy_us, started.elapsed().as_micros() as u64);
             match result {
                 Ok(stats) => {
