@@ -401,7 +401,10 @@ mod tests {
         let bytes = [0x83, 0x01, 0x62, b'a', b'b', 0xa1, 0x61, b'a', 0x02];
         validate_exact(&bytes).expect("canonical");
         let items = array_items(&bytes).expect("array");
-        assert_eq!(items, [&[0x01][..], &[0x62, b'a', b'b'], &[0xa1, 0x61, b'a', 0x02]]);
+        assert_eq!(
+            items,
+            [&[0x01][..], &[0x62, b'a', b'b'], &[0xa1, 0x61, b'a', 0x02]]
+        );
         assert!(array_items(&[0xa0]).is_err());
         assert!(array_items(&[0x9b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]).is_err());
     }

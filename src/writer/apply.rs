@@ -1,10 +1,13 @@
-//! Applies a group of events in one transaction: plan each segment against the rows it touches,
-//! write it, purge deleted accounts, then the group's counters. All or nothing.
+//! Applies a group in one transaction: plan each segment of its events against the rows they
+//! touch, write it, purge deleted accounts, then the group's counters; then its labels, with
+//! their own statement (`db::labels`). All or nothing.
 
 use diesel::prelude::*;
 
+use super::input::LabelBatch;
 use super::{keys, plan};
 use crate::changes::{Deltas, Lookup, PlanStats};
+use crate::db::labels::{self, LabelRow};
 use crate::db::{counters, load, purge, store};
 use crate::decode::{AccountStatus, TypedEvent};
 
@@ -33,17 +36,29 @@ pub struct GroupStats {
     pub plan: PlanStats,
     pub purged_accounts: u64,
     pub purged_records: u64,
+    /// Labels applied, and how many rows they changed (the others were replays or older).
+    pub labels: u64,
+    pub labels_changed: u64,
 }
 
 /// Applies the group in one transaction. With [`Lookup::TrustCreates`], a create that meets a
 /// row already there (a malformed stream) makes the whole transaction fail with a unique
 /// violation; [`apply_group`] then plans it again with every URI looked up.
 pub fn apply_group(conn: &mut PgConnection, events: &[&TypedEvent]) -> QueryResult<GroupStats> {
-    match apply_group_with(conn, events, Lookup::TrustCreates) {
+    apply_items(conn, events, &[])
+}
+
+/// [`apply_group`] with labels: the events and the labels in one transaction.
+pub fn apply_items(
+    conn: &mut PgConnection,
+    events: &[&TypedEvent],
+    labels: &[&LabelBatch],
+) -> QueryResult<GroupStats> {
+    match apply_group_with(conn, events, labels, Lookup::TrustCreates) {
         Err(diesel::result::Error::DatabaseError(
             diesel::result::DatabaseErrorKind::UniqueViolation,
             _,
-        )) => apply_group_with(conn, events, Lookup::Careful),
+        )) => apply_group_with(conn, events, labels, Lookup::Careful),
         other => other,
     }
 }
@@ -51,6 +66,7 @@ pub fn apply_group(conn: &mut PgConnection, events: &[&TypedEvent]) -> QueryResu
 pub fn apply_group_with(
     conn: &mut PgConnection,
     events: &[&TypedEvent],
+    label_batches: &[&LabelBatch],
     lookup: Lookup,
 ) -> QueryResult<GroupStats> {
     conn.transaction(|conn| {
@@ -69,6 +85,32 @@ pub fn apply_group_with(
             stats.plan.add(&plan.stats);
         }
         counters::write_deltas(conn, &deltas)?;
+        if !label_batches.is_empty() {
+            let rows = label_rows(label_batches);
+            stats.labels = rows.len() as u64;
+            stats.labels_changed = labels::write(conn, &labels::winners(rows))? as u64;
+        }
         Ok(stats)
     })
+}
+
+/// The batches' labels as rows, in stream order (a labeler's batches reach one writer in seq
+/// order, and `winners` keeps the first of equals).
+fn label_rows<'a>(batches: &[&'a LabelBatch]) -> Vec<LabelRow<'a>> {
+    batches
+        .iter()
+        .flat_map(|b| {
+            b.batch.labels.iter().map(move |l| LabelRow {
+                src: &l.src,
+                uri: &l.uri,
+                cid: l.cid.as_deref().unwrap_or(""),
+                val: &l.val,
+                neg: l.neg,
+                cts: l.cts,
+                exp: l.exp,
+                sig: &l.sig,
+                seq: b.batch.seq,
+            })
+        })
+        .collect()
 }
