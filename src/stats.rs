@@ -98,10 +98,11 @@ pub struct Stats {
     pub unverified: AtomicU64,
     pub unverified_by_reason: Mutex<BTreeMap<&'static str, u64>>,
     pub rev_gaps: AtomicU64,
-    /// Labels committed (in batches from labelers), and of those the ones that changed a row
-    /// (the others were replays or older than what the table holds).
+    /// Labels committed (in batches from labelers), and the rows they inserted or replaced
+    /// (fewer: replays and older labels change nothing, and of one identity's labels in one
+    /// transaction only the newest is written).
     pub labels: AtomicU64,
-    pub labels_changed: AtomicU64,
+    pub label_rows_written: AtomicU64,
     /// Labels refused (fields, `src`, signature), and frames of labelers that could not be
     /// read; by reason below. Never stored.
     pub labels_refused: AtomicU64,
@@ -209,13 +210,13 @@ impl Stats {
             .or_default() += 1;
     }
 
-    /// The closing line's label figures: `labels=… labels_changed=… labels_refused=…
+    /// The closing line's label figures: `labels=… label_rows_written=… labels_refused=…
     /// labels_refused_by_reason=reason:count,…`.
     pub fn labels_summary(&self) -> String {
         format!(
-            "labels={} labels_changed={} labels_refused={} labels_refused_by_reason={}",
+            "labels={} label_rows_written={} labels_refused={} labels_refused_by_reason={}",
             self.labels.load(Relaxed),
-            self.labels_changed.load(Relaxed),
+            self.label_rows_written.load(Relaxed),
             self.labels_refused.load(Relaxed),
             by_reason(&self.labels_refused_by_reason),
         )

@@ -130,6 +130,16 @@ pub fn in_force_on(
         .load(conn)
 }
 
+/// How many labels are in force at `at`.
+pub fn count_in_force(conn: &mut PgConnection, at: DateTime<Utc>) -> QueryResult<i64> {
+    use labels::dsl as l;
+    l::labels
+        .filter(l::neg.eq(false))
+        .filter(l::exp.is_null().or(l::exp.gt(at)))
+        .count()
+        .get_result(conn)
+}
+
 /// The collection whose records make an account a labeler.
 pub const LABELER_COLLECTION: &str = "app.bsky.labeler.service";
 

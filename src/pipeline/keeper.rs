@@ -45,6 +45,8 @@ impl Keeper<'_> {
         let mut last_stats = Instant::now();
         let mut prev = stats::Snapshot::take(self.stats);
         let mut watchdog = Watchdog::new();
+        // Labelers start at once rather than a second in.
+        self.save_labelers(false);
         loop {
             let done = writers_done.load(Relaxed);
             if done || last_save.elapsed() >= SAVE_EVERY {

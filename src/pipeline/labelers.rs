@@ -51,7 +51,7 @@ impl LabelerSettings {
 
 /// The `firehose_cursor` row of a labeler.
 pub fn service_of(did: &str) -> String {
-    format!("labels:{did}")
+    format!("{}{did}", crate::db::status::LABELER_CURSOR_PREFIX)
 }
 
 /// How often a blocked send wakes up to look at the stop flag (and lets shutdown close).

@@ -36,9 +36,10 @@ pub struct GroupStats {
     pub plan: PlanStats,
     pub purged_accounts: u64,
     pub purged_records: u64,
-    /// Labels applied, and how many rows they changed (the others were replays or older).
+    /// Labels applied, and the rows they inserted or replaced (replays and older labels
+    /// change nothing; of one identity's labels in the group only the newest is written).
     pub labels: u64,
-    pub labels_changed: u64,
+    pub label_rows_written: u64,
 }
 
 /// Applies the group in one transaction. With [`Lookup::TrustCreates`], a create that meets a
@@ -88,7 +89,7 @@ pub fn apply_group_with(
         if !label_batches.is_empty() {
             let rows = label_rows(label_batches);
             stats.labels = rows.len() as u64;
-            stats.labels_changed = labels::write(conn, &labels::winners(rows))? as u64;
+            stats.label_rows_written = labels::write(conn, &labels::winners(rows))? as u64;
         }
         Ok(stats)
     })

@@ -224,7 +224,7 @@ impl Writer {
             p.stale_commits + p.stale_events + p.deleted_account_commits,
         );
         Stats::add(&self.stats.labels, s.labels);
-        Stats::add(&self.stats.labels_changed, s.labels_changed);
+        Stats::add(&self.stats.label_rows_written, s.label_rows_written);
         if s.purged_accounts > 0 {
             info!(
                 "writer {}: purged {} deleted account(s), {} records",

@@ -65,7 +65,16 @@ pub fn fixture() -> Fixture {
 }
 
 /// A label row as compared: identity, neg, cts, exp and the signature.
-pub type Row = (String, String, String, String, bool, DateTime<Utc>, Option<DateTime<Utc>>, Vec<u8>);
+pub type Row = (
+    String,
+    String,
+    String,
+    String,
+    bool,
+    DateTime<Utc>,
+    Option<DateTime<Utc>>,
+    Vec<u8>,
+);
 
 fn time(v: &Value) -> Option<DateTime<Utc>> {
     v.as_str().map(|t| t.parse().expect("datetime"))
@@ -123,7 +132,16 @@ pub fn table_rows(db: &TestDb) -> Vec<Row> {
     use diesel::prelude::*;
     use skyindex::schema::labels::dsl as l;
     let rows: Vec<DbRow> = l::labels
-        .select((l::src, l::uri, l::cid, l::val, l::neg, l::cts, l::exp, l::sig))
+        .select((
+            l::src,
+            l::uri,
+            l::cid,
+            l::val,
+            l::neg,
+            l::cts,
+            l::exp,
+            l::sig,
+        ))
         .load(&mut db.conn())
         .expect("labels");
     let mut rows: Vec<Row> = rows
@@ -172,16 +190,22 @@ pub fn document_at(f: &Fixture, endpoint: &str, multikey: bool) -> Value {
 pub fn directory(docs: BTreeMap<String, Value>) -> HttpServer {
     let docs: BTreeMap<String, String> =
         docs.into_iter().map(|(k, v)| (k, v.to_string())).collect();
-    HttpServer::start(move |seen| match docs.get(seen.path.trim_start_matches('/')) {
-        Some(doc) => Reply::ok(doc.clone()),
-        None => Reply::status(404),
-    })
+    HttpServer::start(
+        move |seen| match docs.get(seen.path.trim_start_matches('/')) {
+            Some(doc) => Reply::ok(doc.clone()),
+            None => Reply::status(404),
+        },
+    )
 }
 
 pub fn serve(frames: Vec<Vec<u8>>, options: ReplayOptions) -> ReplayServer {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    ReplayServer::start(listener, Arc::new(Recording::from_messages(frames)), options)
-        .expect("start replay server")
+    ReplayServer::start(
+        listener,
+        Arc::new(Recording::from_messages(frames)),
+        options,
+    )
+    .expect("start replay server")
 }
 
 /// The PDS firehose recorded with the labels (the labeler's service record is in it).
@@ -266,7 +290,9 @@ pub fn fields(log: &str, marker: &str) -> BTreeMap<String, String> {
 /// `labels_refused_by_reason=` of the closing line, as a map.
 pub fn refused_by_reason(log: &str) -> BTreeMap<String, u64> {
     let f = fields(log, " totals ");
-    let field = f.get("labels_refused_by_reason").expect("labels_refused_by_reason");
+    let field = f
+        .get("labels_refused_by_reason")
+        .expect("labels_refused_by_reason");
     if field == "-" {
         return BTreeMap::new();
     }

@@ -18,8 +18,9 @@ use crate::labels_support::{self as support, Fixture};
 /// Multikey form.
 fn key(f: &Fixture, multikey: bool) -> Arc<skyindex::crypto::PublicKey> {
     let doc = support::document_at(f, "http://127.0.0.1:1", multikey);
-    let parsed = skyindex::identity::DidDocument::parse(&f.did, doc.to_string().as_bytes(), 1 << 16)
-        .expect("document");
+    let parsed =
+        skyindex::identity::DidDocument::parse(&f.did, doc.to_string().as_bytes(), 1 << 16)
+            .expect("document");
     labeler::from_document(&parsed).expect("a labeler").key
 }
 
@@ -97,7 +98,7 @@ fn apply(db: &TestDb, batches: &[&LabelBatch], group: usize) -> u64 {
     for chunk in batches.chunks(group.max(1)) {
         changed += apply_items(&mut conn, &[], chunk)
             .expect("labels apply")
-            .labels_changed;
+            .label_rows_written;
     }
     changed
 }
@@ -110,7 +111,11 @@ fn the_live_stream_gives_ozones_rows_in_any_grouping() {
     for group in [1, 7, 60] {
         let db = TestDb::new();
         apply(&db, &refs, group);
-        assert_eq!(support::table_rows(&db), support::ozone_rows(&f), "groups of {group}");
+        assert_eq!(
+            support::table_rows(&db),
+            support::ozone_rows(&f),
+            "groups of {group}"
+        );
         assert_eq!(
             support::table_in_force(&db, f.at),
             support::ozone_in_force(&f)
@@ -146,7 +151,11 @@ fn replays_and_late_joins_change_nothing() {
     for group in [60, 1] {
         let db = TestDb::new();
         apply(&db, &live.iter().rev().collect::<Vec<_>>(), group);
-        assert_eq!(support::table_rows(&db), expected, "reversed, groups of {group}");
+        assert_eq!(
+            support::table_rows(&db),
+            expected,
+            "reversed, groups of {group}"
+        );
     }
 }
 
