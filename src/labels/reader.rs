@@ -279,7 +279,6 @@ impl Reader<'_> {
             }
             Ok(LabelFrame::Error { error, message }) => {
                 let message = message.unwrap_or_default();
-                Stats::add(&self.stats.error_frames, 1);
                 if error == "FutureCursor" {
                     warn!(
                         "labeler did={did} says FutureCursor ({message}): our cursor is ahead of it; starting from live"

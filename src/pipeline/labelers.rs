@@ -54,6 +54,9 @@ pub fn service_of(did: &str) -> String {
     format!("{}{did}", crate::db::status::LABELER_CURSOR_PREFIX)
 }
 
+/// Labelers logged one line each beside the `stats` line; more get one line for all.
+const MAX_LINES: usize = 20;
+
 /// How often a blocked send wakes up to look at the stop flag (and lets shutdown close).
 const SEND_TICK: Duration = Duration::from_millis(200);
 
@@ -297,9 +300,29 @@ impl Labelers {
         Ok(())
     }
 
-    /// One line per labeler, beside the `stats` line.
+    /// One line per labeler beside the `stats` line; past [`MAX_LINES`] labelers, one line for
+    /// all of them (`status` has each one's cursor).
     pub fn log_lines(&self, now: chrono::DateTime<chrono::Utc>) {
-        for f in self.followed() {
+        let followed = self.followed();
+        if followed.len() > MAX_LINES {
+            let connected = followed
+                .iter()
+                .filter(|f| f.stats.connected.load(Relaxed))
+                .count();
+            let sum = |c: fn(&LabelerStats) -> &std::sync::atomic::AtomicU64| -> u64 {
+                followed.iter().map(|f| c(&f.stats).load(Relaxed)).sum()
+            };
+            info!(
+                "labelers followed={} connected={connected} labels={} refused={} reconnects={} in_flight={}",
+                followed.len(),
+                sum(|s| &s.labels),
+                sum(|s| &s.refused),
+                sum(|s| &s.reconnects),
+                self.in_flight(),
+            );
+            return;
+        }
+        for f in followed {
             let s = &f.stats;
             let (_, time) = f.progress.watermark();
             let read = s.last_seq.load(Relaxed);
