@@ -76,7 +76,11 @@ impl Writer {
                 }
             }
             Stats::add(&self.stats.committed, events);
-            self.stats.mark_commit();
+            // The firehose's throughput is measured to its last commit: a group of labels only
+            // must not stretch it.
+            if events > 0 {
+                self.stats.mark_commit();
+            }
             if let Some(t) = group
                 .iter()
                 .filter_map(|e| e.event_ref()?.time())

@@ -80,6 +80,23 @@ fn a_labeler_followed_live_ends_as_ozone() {
         .expect("status");
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(text.contains(&format!("labeler: {} = 60", f.did)), "{text}");
+    // `health` judges the firehose's cursor, however recently a labeler's moved; a labeler's
+    // is checked by naming it.
+    skyindex::db::cursor::write(&mut db.conn(), &service(&f), 60, None).expect("touch");
+    let labeler_service = service(&f);
+    for (args, want) in [
+        (vec![], "ok: firehose cursor="),
+        (vec!["--service", labeler_service.as_str()], "cursor=60"),
+    ] {
+        let out = std::process::Command::new(proc::bin())
+            .arg("health")
+            .args(["--database-url", &db.url, "--max-age", "1h"])
+            .args(args)
+            .output()
+            .expect("health");
+        let line = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success() && line.contains(want), "{line}");
+    }
 }
 
 #[test]
