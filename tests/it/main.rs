@@ -11,6 +11,7 @@ mod generator;
 mod identity;
 mod labels;
 mod labels_hostile;
+mod labels_ozone;
 mod labels_support;
 mod labels_table;
 mod layering;
