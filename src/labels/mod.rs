@@ -6,7 +6,8 @@
 //!   -> labeler.rs: DID document -> #atproto_labeler endpoint, #atproto_label key (identity)
 //!   -> frame.rs (pure): message -> #labels {seq, labels} | #info | error frame (ipld::cbor)
 //!        -> label.rs (pure): each label's fields checked
-//!   -> signature.rs (pure): each label's signature over its bytes without `sig` (crypto)
+//!   -> checks.rs: each label's signature (signature.rs, pure: over its bytes without `sig`),
+//!        the key fetched again when it fails; refusals counted and logged
 //!   -> LabelSink (the pipeline): the labeler's watermark, the writer that owns the labeler
 //! ```
 //!
@@ -14,6 +15,7 @@
 //! refused is counted and logged, never stored. Applying batches (the table's rules: negations,
 //! newer `cts`, replays) is the writer's and the database's business.
 
+mod checks;
 pub mod frame;
 pub mod label;
 pub mod labeler;

@@ -22,9 +22,9 @@ use std::time::{Duration, Instant};
 use log::{debug, info, warn};
 use tungstenite::Message;
 
+use super::checks::{Checks, Sig};
 use super::frame::{self, LabelFrame, Unverified};
-use super::labeler::{self, Labeler, LabelerError};
-use super::signature;
+use super::labeler::{self, Labeler};
 use super::stats::LabelerStats;
 use super::Batch;
 use crate::backoff::Backoff;
@@ -55,9 +55,6 @@ pub struct ReaderConfig {
     pub allow_private_hosts: bool,
 }
 
-/// Refusals logged per labeler, one line each; past this they are counted and logged at debug
-/// only, so a hostile labeler cannot fill the disk.
-const MAX_REFUSALS_LOGGED: u64 = 100;
 const BACKOFF_BASE: Duration = Duration::from_millis(500);
 const BACKOFF_CAP: Duration = Duration::from_secs(120);
 
@@ -100,14 +97,16 @@ enum Flow {
     Wait,
 }
 
-/// What a signature check found.
-enum Sig {
-    Good,
-    Bad(&'static str, String),
-    Wait,
-}
-
 impl Reader<'_> {
+    fn checks(&self) -> Checks<'_> {
+        Checks {
+            did: &self.did,
+            identities: self.identities,
+            stats: self.stats,
+            labeler_stats: self.labeler_stats,
+        }
+    }
+
     /// Follows the labeler until `stop`.
     pub fn run(&self) {
         let mut backoff = Backoff::new(BACKOFF_BASE, BACKOFF_CAP);
@@ -300,7 +299,7 @@ impl Reader<'_> {
                 Ok(Flow::Go)
             }
             Err(bad) => {
-                self.refuse(
+                self.checks().refuse(
                     bad.seq,
                     None,
                     None,
@@ -326,19 +325,20 @@ impl Reader<'_> {
     ) -> Flow {
         self.labeler_stats.last_seq.fetch_max(seq, Relaxed);
         LabelerStats::add(&self.labeler_stats.labels, items.len() as u64);
+        let checks = self.checks();
         let mut good = Vec::with_capacity(items.len());
         for item in items {
             match item {
-                Err(r) => self.refuse(
+                Err(r) => checks.refuse(
                     Some(seq),
                     r.uri.as_deref(),
                     r.val.as_deref(),
                     r.error.reason(),
                     &r.error.to_string(),
                 ),
-                Ok(u) => match self.signature(&u, session) {
+                Ok(u) => match checks.signature(&u, &mut session.labeler, session.key_wait) {
                     Sig::Good => good.push(u.label),
-                    Sig::Bad(reason, detail) => self.refuse(
+                    Sig::Bad(reason, detail) => checks.refuse(
                         Some(seq),
                         Some(&u.label.uri),
                         Some(&u.label.val),
@@ -363,76 +363,6 @@ impl Reader<'_> {
             Flow::Go
         } else {
             Flow::Stop
-        }
-    }
-
-    /// Checks a signature with the labeler's key; if it fails, fetches the document once more
-    /// (the key may have been rotated) and checks again with the new key.
-    fn signature(&self, item: &Unverified, session: &mut Session<'_>) -> Sig {
-        let labeler = &mut session.labeler;
-        let Err(first) = signature::verify(&labeler.key, item) else {
-            return Sig::Good;
-        };
-        let fresh = labeler::resolve(self.identities, &self.did, true);
-        if fresh.is_ok() {
-            session.key_wait.reset();
-        }
-        match fresh {
-            Ok(fresh) if fresh.key_text != labeler.key_text => {
-                info!(
-                    "labeler did={}: #atproto_label key changed; using the new one",
-                    self.did
-                );
-                *labeler = fresh;
-                match signature::verify(&labeler.key, item) {
-                    Ok(()) => Sig::Good,
-                    Err(e) => Sig::Bad("bad_signature", e.to_string()),
-                }
-            }
-            Ok(_) => Sig::Bad("bad_signature", first.to_string()),
-            Err(e) if e.is_transient() => {
-                warn!(
-                    "labeler did={}: a signature failed and its key cannot be fetched again ({}); reading again later",
-                    self.did,
-                    chain(&e)
-                );
-                Sig::Wait
-            }
-            Err(e @ (LabelerError::NoKey(_) | LabelerError::BadKey { .. })) => {
-                Sig::Bad("no_key", e.to_string())
-            }
-            Err(e) => Sig::Bad("bad_signature", format!("{first}; refresh: {e}")),
-        }
-    }
-
-    /// Counts and logs a refused label (or frame). Never stored.
-    fn refuse(
-        &self,
-        seq: Option<i64>,
-        uri: Option<&str>,
-        val: Option<&str>,
-        reason: &'static str,
-        detail: &str,
-    ) {
-        self.stats.label_refused(reason);
-        let n = self.labeler_stats.refused.fetch_add(1, Relaxed) + 1;
-        let line = format!(
-            "label refused: labeler={} seq={} uri={} val={} reason={reason} detail={detail}",
-            self.did,
-            seq.map_or_else(|| "-".to_owned(), |s| s.to_string()),
-            uri.unwrap_or("-"),
-            val.unwrap_or("-"),
-        );
-        if n <= MAX_REFUSALS_LOGGED {
-            warn!("{line}");
-            if n == MAX_REFUSALS_LOGGED {
-                warn!(
-                    "labeler did={}: {MAX_REFUSALS_LOGGED} labels refused; further refusals are counted and logged at debug only",
-                    self.did
-                );
-            }
-        } else {
-            debug!("{line}");
         }
     }
 }
