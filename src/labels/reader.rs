@@ -57,6 +57,10 @@ pub struct ReaderConfig {
 
 const BACKOFF_BASE: Duration = Duration::from_millis(500);
 const BACKOFF_CAP: Duration = Duration::from_secs(120);
+/// A labeler whose document says it is none (no endpoint or key, the DID gone) is asked again
+/// far less often: a document changes rarely, and `seen` may hold many such accounts.
+const GONE_BASE: Duration = Duration::from_secs(60);
+const GONE_CAP: Duration = Duration::from_secs(3600);
 
 /// Everything one reader runs with.
 pub struct Reader<'a> {
@@ -111,19 +115,28 @@ impl Reader<'_> {
     pub fn run(&self) {
         let mut backoff = Backoff::new(BACKOFF_BASE, BACKOFF_CAP);
         let mut key_wait = Backoff::new(BACKOFF_BASE, BACKOFF_CAP);
+        let mut gone = Backoff::new(GONE_BASE, GONE_CAP);
         // After FutureCursor and until something is committed, connect without a cursor.
         let mut live = false;
         let mut first = true;
         let did = &*self.did;
         while !self.stop.load(Relaxed) {
             let labeler = match labeler::resolve(self.identities, did, false) {
-                Ok(l) => l,
+                Ok(l) => {
+                    gone.reset();
+                    l
+                }
                 Err(e) => {
-                    let wait = backoff.next_delay();
+                    let b = if e.is_transient() {
+                        &mut backoff
+                    } else {
+                        &mut gone
+                    };
+                    let wait = b.next_delay();
                     warn!(
                         "labeler did={did} unavailable: {}; retry {} in {} ms",
                         chain(&e),
-                        backoff.attempts(),
+                        b.attempts(),
                         wait.as_millis()
                     );
                     if !sleep_unless_stopped(wait, self.stop) {

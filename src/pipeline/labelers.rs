@@ -12,7 +12,7 @@
 //! Readers send through a [`LabelRouter`] that shutdown can close: a reader stuck somewhere
 //! (a slow DID document fetch) then holds no sender, and cannot keep the writers from ending.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
@@ -53,6 +53,12 @@ impl LabelerSettings {
 pub fn service_of(did: &str) -> String {
     format!("{}{did}", crate::db::status::LABELER_CURSOR_PREFIX)
 }
+
+/// Labelers started per keeper tick (a second) at most. Each start fetches a DID document
+/// through the same per-host rate limit as the firehose's verification (default 10 a second
+/// toward the PLC directory), so a `seen` that finds hundreds of labelers must not queue them
+/// all ahead of the firehose's keys: they start over minutes instead.
+const STARTS_PER_TICK: usize = 5;
 
 /// Labelers logged one line each beside the `stats` line; more get one line for all.
 const MAX_LINES: usize = 20;
@@ -160,6 +166,8 @@ pub struct Labelers {
     followed: Mutex<Vec<Arc<Followed>>>,
     /// When `seen` last looked (`None`: not yet).
     scanned: Mutex<Option<Instant>>,
+    /// Labelers wanted and not started yet, in the order found.
+    pending: Mutex<VecDeque<String>>,
 }
 
 impl Labelers {
@@ -177,6 +185,7 @@ impl Labelers {
             stop: Arc::new(AtomicBool::new(false)),
             followed: Mutex::new(Vec::new()),
             scanned: Mutex::new(None),
+            pending: Mutex::new(VecDeque::new()),
         }
     }
 
@@ -187,8 +196,9 @@ impl Labelers {
             .clone()
     }
 
-    /// The keeper's turn, on its connection: start labelers not yet followed (the named ones
-    /// at once, `seen` every rescan interval), then save the cursors that moved.
+    /// The keeper's turn, on its connection: start labelers not yet followed (found on the
+    /// first tick and, with `seen`, every rescan; [`STARTS_PER_TICK`] at most), then save the
+    /// cursors that moved.
     pub fn tick(&self, conn: &mut PgConnection) -> Result<(), DbError> {
         if !self.stop.load(Relaxed) {
             self.start_new(conn)?;
@@ -197,34 +207,59 @@ impl Labelers {
     }
 
     fn start_new(&self, conn: &mut PgConnection) -> Result<(), DbError> {
-        let mut wanted: Vec<String> = self.settings.dids.clone();
-        if self.settings.seen {
+        // The named labelers on the first tick; `seen`'s on the first and every rescan. A scan
+        // that fails is tried again next tick (`scanned` is set only once it succeeded).
+        let mut found: Vec<String> = Vec::new();
+        {
             let mut scanned = self.scanned.lock().unwrap_or_else(|p| p.into_inner());
-            let due = scanned.is_none_or(|t| t.elapsed() >= self.settings.rescan);
+            let first = scanned.is_none();
+            let due =
+                self.settings.seen && scanned.is_none_or(|t| t.elapsed() >= self.settings.rescan);
+            if first {
+                found.extend(self.settings.dids.iter().cloned());
+            }
             if due {
-                *scanned = Some(Instant::now());
-                wanted.extend(
+                found.extend(
                     db_labels::seen_labelers(conn).map_err(DbError::query("seen labelers"))?,
                 );
             }
+            if first || due {
+                *scanned = Some(Instant::now());
+            }
         }
         let known: BTreeSet<String> = self.followed().iter().map(|f| f.did.to_string()).collect();
-        let mut new = BTreeSet::new();
-        for did in wanted {
-            if known.contains(&did) || !new.insert(did.clone()) {
-                continue;
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        for did in found {
+            if !known.contains(&did) && !pending.contains(&did) {
+                pending.push_back(did);
             }
-            if known.len() + new.len() > db_labels::MAX_SEEN_LABELERS as usize {
-                warn!(
-                    "not following labeler did={did}: {} labelers are the most followed at once",
-                    db_labels::MAX_SEEN_LABELERS
-                );
-                break;
+        }
+        let room = (db_labels::MAX_SEEN_LABELERS as usize).saturating_sub(known.len());
+        if pending.len() > room {
+            warn!(
+                "not following {} more labelers: {} are the most followed at once",
+                pending.len() - room,
+                db_labels::MAX_SEEN_LABELERS
+            );
+            pending.truncate(room);
+        }
+        let starting: Vec<String> = (0..STARTS_PER_TICK)
+            .map_while(|_| pending.pop_front())
+            .collect();
+        drop(pending);
+        for (i, did) in starting.iter().enumerate() {
+            let service = service_of(did);
+            match cursor::read(conn, &service) {
+                Ok(saved) => self.start(did, service, saved),
+                Err(e) => {
+                    // Not lost: these start on a later tick.
+                    let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+                    for did in starting[i..].iter().rev() {
+                        pending.push_front(did.clone());
+                    }
+                    return Err(DbError::query("a labeler's cursor")(e));
+                }
             }
-            let service = service_of(&did);
-            let saved =
-                cursor::read(conn, &service).map_err(DbError::query("a labeler's cursor"))?;
-            self.start(&did, service, saved);
         }
         Ok(())
     }

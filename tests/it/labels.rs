@@ -256,3 +256,36 @@ fn a_stalled_labeler_does_not_slow_the_firehose() {
     assert_eq!(support::cursor(&db, &service(&f)), Some(5));
     assert_eq!(support::table_rows(&db).len(), 5);
 }
+
+#[test]
+fn many_labelers_start_a_few_a_second_and_unknown_ones_are_not_hammered() {
+    let db = TestDb::new();
+    let firehose = support::firehose(ReplayOptions::default());
+    // Twelve labelers the directory has never heard of.
+    let directory = support::directory(Default::default());
+    let dids: Vec<String> = (1..=12).map(crate::identity::support::plc).collect();
+    let mut run = support::run(&db, &firehose, &directory, &dids.join(","), &[]);
+    let until = Instant::now() + Duration::from_secs(20);
+    while run.log_text().matches("following labeler").count() < 12 {
+        assert!(Instant::now() < until, "{}", run.log_text());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    run.stop();
+    let log = run.log_text();
+    // Five a tick: the twelve starts span at least two ticks of the keeper (a second each).
+    let times: Vec<chrono::DateTime<chrono::Utc>> = log
+        .lines()
+        .filter(|l| l.contains("following labeler"))
+        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+        .collect();
+    assert_eq!(times.len(), 12);
+    let span = *times.last().expect("a start") - *times.first().expect("a start");
+    assert!(
+        span >= chrono::TimeDelta::milliseconds(1500),
+        "starts spread over {span}; log:\n{log}"
+    );
+    // A DID the directory does not know is asked again in a minute, not every few seconds.
+    assert_eq!(directory.requests(), 12, "{log}");
+    assert_eq!(log.matches("unavailable:").count(), 12, "{log}");
+}
