@@ -197,7 +197,7 @@ impl Labelers {
     }
 
     /// The keeper's turn, on its connection: start labelers not yet followed (found on the
-    /// first tick and, with `seen`, every rescan; [`STARTS_PER_TICK`] at most), then save the
+    /// first tick and, with `seen`, every rescan; `STARTS_PER_TICK` at most), then save the
     /// cursors that moved.
     pub fn tick(&self, conn: &mut PgConnection) -> Result<(), DbError> {
         if !self.stop.load(Relaxed) {
@@ -335,7 +335,7 @@ impl Labelers {
         Ok(())
     }
 
-    /// One line per labeler beside the `stats` line; past [`MAX_LINES`] labelers, one line for
+    /// One line per labeler beside the `stats` line; past `MAX_LINES` labelers, one line for
     /// all of them (`status` has each one's cursor).
     pub fn log_lines(&self, now: chrono::DateTime<chrono::Utc>) {
         let followed = self.followed();
