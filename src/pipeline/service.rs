@@ -9,16 +9,16 @@
 //!
 //! Stop: a signal (or the end of a capture file) stops the source; the decode stage returns and
 //! drops the router and the labelers close theirs, which closes the writers' channels; writers
-//! drain what they hold and exit; the keeper saves the final watermarks. If draining takes longer than the shutdown timeout we
-//! return without the writers (the process then exits): the saved cursor covers only committed
-//! work, so nothing is lost, only replayed.
+//! drain what they hold and exit; the keeper saves the final watermarks. If draining takes
+//! longer than the shutdown timeout we return without the writers (the process then exits):
+//! the saved cursors cover only committed work, so nothing is lost, only replayed.
 
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{bounded, Receiver};
+use crossbeam_channel::{bounded, Receiver, Sender};
 use log::{info, warn};
 use thiserror::Error;
 
@@ -38,7 +38,6 @@ use crate::stats::Stats;
 use crate::verify::{Verifier, VerifySettings};
 use crate::writer::worker::{Writer, WriterConfig};
 use crate::writer::Envelope;
-use crossbeam_channel::Sender;
 
 /// Raw frames buffered between the source and the decode stage.
 const RAW_CAPACITY: usize = 1024;
