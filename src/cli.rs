@@ -109,6 +109,25 @@ pub struct RunArgs {
     pub service: Option<String>,
     #[command(flatten)]
     pub identity: IdentityArgs,
+    #[command(flatten)]
+    pub labelers: LabelerArgs,
+}
+
+/// Labelers to follow (their `subscribeLabels` streams, into the `labels` table).
+#[derive(Debug, Args)]
+pub struct LabelerArgs {
+    /// Labelers to follow: DIDs, comma-separated, and/or `seen` (every account whose
+    /// app.bsky.labeler.service record is indexed, looked for again every --labelers-rescan).
+    /// Endpoints and keys come from their DID documents.
+    #[arg(long, env = "SKYINDEX_LABELERS", value_name = "DID,…|seen")]
+    pub labelers: Option<String>,
+    /// With `--labelers seen`: how often to look for labelers indexed since (e.g. 1m).
+    #[arg(long, env = "SKYINDEX_LABELERS_RESCAN", default_value = "1m")]
+    pub labelers_rescan: String,
+    /// Reconnect to a labeler whose connection answers nothing (no frame, no pong to our pings)
+    /// for this long (e.g. 60s). A labeler that is merely quiet is not a stall.
+    #[arg(long, env = "SKYINDEX_LABELER_STALL_TIMEOUT", default_value = "60s")]
+    pub labeler_stall_timeout: String,
 }
 
 /// Verification of commits and identities.

@@ -6,10 +6,10 @@ use std::time::Duration;
 use thiserror::Error;
 use url::Url;
 
-use crate::cli::{IdentityArgs, RunArgs};
+use crate::cli::{IdentityArgs, LabelerArgs, RunArgs};
 use crate::identity::IdentityConfig;
 use crate::pipeline::{
-    CollectionFilter, FilterError, Indexing, Settings, VerifyMode, VerifySettings,
+    CollectionFilter, FilterError, Indexing, LabelerSettings, Settings, VerifyMode, VerifySettings,
 };
 use crate::redact::redact;
 use crate::source::websocket::{self, EndpointError};
@@ -198,10 +198,50 @@ impl RunConfig {
                 indexing: Indexing {
                     notifications: on_off("--notifications", &a.notifications)?,
                 },
+                labelers: labeler_settings(&a.labelers, a.identity.allow_private_hosts)?,
             },
             identity: identity_config(&a.identity)?,
         })
     }
+}
+
+/// `--labelers`: DIDs and/or `seen`, each DID checked, none twice.
+fn labeler_settings(
+    a: &LabelerArgs,
+    allow_private_hosts: bool,
+) -> Result<LabelerSettings, ConfigError> {
+    let mut settings = LabelerSettings {
+        rescan: parse_duration("--labelers-rescan", &a.labelers_rescan)?,
+        stall_timeout: parse_duration("--labeler-stall-timeout", &a.labeler_stall_timeout)?,
+        allow_private_hosts,
+        ..LabelerSettings::default()
+    };
+    if settings.stall_timeout < Duration::from_secs(1) {
+        return Err(ConfigError::Invalid(
+            "--labeler-stall-timeout must be at least 1s".into(),
+        ));
+    }
+    if settings.rescan < Duration::from_secs(1) {
+        return Err(ConfigError::Invalid(
+            "--labelers-rescan must be at least 1s".into(),
+        ));
+    }
+    for item in a.labelers.as_deref().unwrap_or("").split(',') {
+        let item = item.trim();
+        match item {
+            "" => {}
+            "seen" => settings.seen = true,
+            did => {
+                crate::syntax::did(did).map_err(|e| {
+                    value("--labelers", did, format!("expected DIDs or `seen` ({e})"))
+                })?;
+                if !settings.dids.iter().any(|d| d == did) {
+                    settings.dids.push(did.to_owned());
+                }
+            }
+        }
+    }
+    Ok(settings)
 }
 
 fn on_off(flag: &'static str, v: &str) -> Result<bool, ConfigError> {

@@ -90,6 +90,30 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// One row per label identity (src, uri, cid, val) of the labelers followed: the newest label of that identity. In force when NOT neg AND (exp IS NULL OR exp > now()); negations stay as rows so older labels replayed later change nothing.
+    labels (src, uri, cid, val) {
+        /// DID of the labeler that signed the label.
+        src -> Text,
+        /// The subject: an at:// URI of a record, or an account's DID.
+        uri -> Text,
+        /// CID of the record version labelled; empty when the label is on the subject whatever its version.
+        cid -> Text,
+        /// The label value (at most 128 bytes): spam, porn, !hide (a ! value is a system label), or the labeler's own.
+        val -> Text,
+        /// True when the newest label of this identity is a negation: not in force.
+        neg -> Bool,
+        /// When the labeler made the label (its cts); a newer one replaces an older one.
+        cts -> Timestamptz,
+        /// When the label stops being in force (its exp), if it expires; expired rows stay.
+        exp -> Nullable<Timestamptz>,
+        /// The labeler's 64-byte signature, verified against its #atproto_label key before the row was written.
+        sig -> Bytea,
+        /// The labeler's seq of the frame that carried the label.
+        seq -> Int8,
+    }
+}
+
+diesel::table! {
     /// One row per live app.bsky.feed.like record.
     likes (uri) {
         /// at://DID/app.bsky.feed.like/RKEY.
@@ -263,6 +287,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     firehose_cursor,
     follows,
     generic_records,
+    labels,
     likes,
     notifications,
     post_aggregations,

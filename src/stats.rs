@@ -98,6 +98,15 @@ pub struct Stats {
     pub unverified: AtomicU64,
     pub unverified_by_reason: Mutex<BTreeMap<&'static str, u64>>,
     pub rev_gaps: AtomicU64,
+    /// Labels committed (in batches from labelers), and the rows they inserted or replaced
+    /// (fewer: replays and older labels change nothing, and of one identity's labels in one
+    /// transaction only the newest is written).
+    pub labels: AtomicU64,
+    pub label_rows_written: AtomicU64,
+    /// Labels refused (fields, `src`, signature), and frames of labelers that could not be
+    /// read; by reason below. Never stored.
+    pub labels_refused: AtomicU64,
+    pub labels_refused_by_reason: Mutex<BTreeMap<&'static str, u64>>,
     pub db_retries: AtomicU64,
     /// Time writers spent inside transactions, summed over writers.
     pub db_busy_us: AtomicU64,
@@ -187,18 +196,43 @@ impl Stats {
 
     /// `reason:count,…`, or `-` when nothing failed verification.
     pub fn unverified_reasons(&self) -> String {
-        let by = self
-            .unverified_by_reason
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        if by.is_empty() {
-            return "-".to_owned();
-        }
-        by.iter()
-            .map(|(r, n)| format!("{r}:{n}"))
-            .collect::<Vec<_>>()
-            .join(",")
+        by_reason(&self.unverified_by_reason)
     }
+
+    /// Counts a label (or a labeler's frame) refused.
+    pub fn label_refused(&self, reason: &'static str) {
+        self.labels_refused.fetch_add(1, Relaxed);
+        *self
+            .labels_refused_by_reason
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(reason)
+            .or_default() += 1;
+    }
+
+    /// The closing line's label figures: `labels=… label_rows_written=… labels_refused=…
+    /// labels_refused_by_reason=reason:count,…`.
+    pub fn labels_summary(&self) -> String {
+        format!(
+            "labels={} label_rows_written={} labels_refused={} labels_refused_by_reason={}",
+            self.labels.load(Relaxed),
+            self.label_rows_written.load(Relaxed),
+            self.labels_refused.load(Relaxed),
+            by_reason(&self.labels_refused_by_reason),
+        )
+    }
+}
+
+/// `reason:count,…` in reason order, or `-` when empty.
+fn by_reason(map: &Mutex<BTreeMap<&'static str, u64>>) -> String {
+    let by = map.lock().unwrap_or_else(|p| p.into_inner());
+    if by.is_empty() {
+        return "-".to_owned();
+    }
+    by.iter()
+        .map(|(r, n)| format!("{r}:{n}"))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// One reading of the counters, to compute rates between two readings.
@@ -255,7 +289,7 @@ pub fn line(
     };
     let load = |c: &AtomicU64| c.load(Relaxed);
     format!(
-        "stats events/sec={rate:.1} events={} commits={} ops_create={} ops_update={} ops_delete={} skipped={} errors={} bad_frames={} bad_ops={} failed_events={} error_frames={} queue={} in_flight={} cursor={} lag_ms={lag} db_busy={busy:.0}% db_retries={} reconnects={} commit_p50_ms={:.1} commit_p99_ms={:.1} unverified={}",
+        "stats events/sec={rate:.1} events={} commits={} ops_create={} ops_update={} ops_delete={} skipped={} errors={} bad_frames={} bad_ops={} failed_events={} error_frames={} queue={} in_flight={} cursor={} lag_ms={lag} db_busy={busy:.0}% db_retries={} reconnects={} commit_p50_ms={:.1} commit_p99_ms={:.1} unverified={} labels={} labels_refused={}",
         now.committed,
         load(&stats.commits),
         load(&stats.ops_create),
@@ -275,6 +309,8 @@ pub fn line(
         quantile(&window, 0.5).as_secs_f64() * 1e3,
         quantile(&window, 0.99).as_secs_f64() * 1e3,
         load(&stats.unverified),
+        load(&stats.labels),
+        load(&stats.labels_refused),
     )
 }
 

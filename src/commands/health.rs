@@ -48,8 +48,11 @@ fn verdict(args: &HealthArgs) -> Result<String, String> {
             .iter()
             .find(|r| &r.service == s)
             .ok_or_else(|| format!("no cursor saved for service {s:?}"))?,
+        // The firehose's: a labeler's cursor moving says nothing of the firehose (labelers'
+        // rows are `labels:<DID>`, ask for one with --service).
         None => rows
-            .first()
+            .iter()
+            .find(|r| r.labeler().is_none())
             .ok_or("no cursor saved yet: skyindex has not committed anything")?,
     };
     let age = (Utc::now() - row.updated_at)

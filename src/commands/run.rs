@@ -72,7 +72,18 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, CommandError> {
         live,
         saved,
     };
-    let identities = if settings.verify.needs_identities() {
+    if settings.labelers.any() {
+        info!(
+            "labelers: {}{}",
+            settings.labelers.dids.join(","),
+            match (settings.labelers.seen, settings.labelers.dids.is_empty()) {
+                (true, true) => "seen",
+                (true, false) => ",seen",
+                (false, _) => "",
+            }
+        );
+    }
+    let identities = if settings.verify.needs_identities() || settings.labelers.any() {
         Some(Arc::new(
             Identities::new(config.identity.clone()).map_err(CommandError::Identity)?,
         ))

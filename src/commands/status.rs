@@ -1,5 +1,5 @@
-//! `skyindex status`: cursors and lag, migrations, row counts and counter totals; text, or one
-//! JSON object with `--json`.
+//! `skyindex status`: cursors and lag (the firehose's, and each labeler's apart), migrations,
+//! row counts, labels in force and counter totals; text, or one JSON object with `--json`.
 
 use std::process::ExitCode;
 
@@ -8,12 +8,14 @@ use serde_json::json;
 
 use super::CommandError;
 use crate::cli::StatusArgs;
-use crate::db::{connect, migrate, status};
+use crate::db::{connect, labels, migrate, status, DbError};
 
 pub fn run(args: &StatusArgs) -> Result<ExitCode, CommandError> {
     let mut conn = connect::connect(&args.db.database_url)?;
     let pending = migrate::pending(&mut conn)?;
-    let rows = status::cursors(&mut conn)?;
+    let (labelers, rows): (Vec<_>, Vec<_>) = status::cursors(&mut conn)?
+        .into_iter()
+        .partition(|r| r.labeler().is_some());
     let mut counts = status::row_counts(&mut conn, !args.fast)?;
     counts.sort_by_key(|(table, _)| *table);
     let totals = if args.fast {
@@ -22,6 +24,8 @@ pub fn run(args: &StatusArgs) -> Result<ExitCode, CommandError> {
         Some(status::counter_totals(&mut conn)?)
     };
     let now = Utc::now();
+    let in_force =
+        labels::count_in_force(&mut conn, now).map_err(DbError::query("labels in force"))?;
     if args.json {
         let cursors: Vec<serde_json::Value> = rows
             .iter()
@@ -30,6 +34,19 @@ pub fn run(args: &StatusArgs) -> Result<ExitCode, CommandError> {
                     "service": r.service,
                     "cursor": r.cursor,
                     "last_event_time": r.last_event_time.map(|t| t.to_rfc3339()),
+                    "lag_ms": r.last_event_time.map(|t| (now - t).num_milliseconds()),
+                    "updated_at": r.updated_at.to_rfc3339(),
+                    "updated_ago_ms": (now - r.updated_at).num_milliseconds(),
+                })
+            })
+            .collect();
+        let labelers: Vec<serde_json::Value> = labelers
+            .iter()
+            .map(|r| {
+                json!({
+                    "did": r.labeler(),
+                    "cursor": r.cursor,
+                    "last_label_time": r.last_event_time.map(|t| t.to_rfc3339()),
                     "lag_ms": r.last_event_time.map(|t| (now - t).num_milliseconds()),
                     "updated_at": r.updated_at.to_rfc3339(),
                     "updated_ago_ms": (now - r.updated_at).num_milliseconds(),
@@ -49,6 +66,8 @@ pub fn run(args: &StatusArgs) -> Result<ExitCode, CommandError> {
         let out = json!({
             "pending_migrations": pending,
             "cursors": cursors,
+            "labelers": labelers,
+            "labels_in_force": in_force,
             "rows": counts,
             "rows_exact": !args.fast,
             "counter_totals": totals,
@@ -70,6 +89,21 @@ pub fn run(args: &StatusArgs) -> Result<ExitCode, CommandError> {
             r.last_event_time
                 .map_or_else(|| "-".to_owned(), |t| human(now - t)),
         );
+    }
+    for r in &labelers {
+        println!(
+            "labeler: {} = {} (saved {} ago), newest label {}, lag {}",
+            r.labeler().unwrap_or_default(),
+            r.cursor,
+            human(now - r.updated_at),
+            r.last_event_time
+                .map_or_else(|| "-".to_owned(), |t| t.to_rfc3339()),
+            r.last_event_time
+                .map_or_else(|| "-".to_owned(), |t| human(now - t)),
+        );
+    }
+    if !labelers.is_empty() || in_force > 0 {
+        println!("labels in force: {in_force}");
     }
     println!(
         "migrations: {}",

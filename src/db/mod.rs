@@ -1,5 +1,6 @@
 //! PostgreSQL: the connection pool, migrations, the cursor, and the statements that load and
-//! write a group's change set (`changes`), purge an account, and answer the operator commands.
+//! write a group's change set (`changes`), purge an account, apply labels, and answer the
+//! operator commands.
 //! Knows no threads, channels or stages: every function takes a connection and values.
 
 pub mod blame;
@@ -7,6 +8,7 @@ pub mod connect;
 pub mod counters;
 pub mod cursor;
 pub mod error;
+pub mod labels;
 pub mod load;
 pub mod migrate;
 pub mod pool;

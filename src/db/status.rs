@@ -10,7 +10,7 @@ use super::DbError;
 use crate::schema::firehose_cursor;
 
 /// The tables `status` counts.
-pub const TABLES: [&str; 12] = [
+pub const TABLES: [&str; 13] = [
     "users",
     "posts",
     "likes",
@@ -19,6 +19,7 @@ pub const TABLES: [&str; 12] = [
     "blocks",
     "feed_items",
     "generic_records",
+    "labels",
     "notifications",
     "post_aggregations",
     "user_aggregations",
@@ -31,6 +32,16 @@ pub struct CursorRow {
     pub cursor: i64,
     pub last_event_time: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// The prefix of a labeler's cursor row (`labels:<DID>`); the firehose's rows have none.
+pub const LABELER_CURSOR_PREFIX: &str = "labels:";
+
+impl CursorRow {
+    /// The labeler's DID, when this is a labeler's cursor.
+    pub fn labeler(&self) -> Option<&str> {
+        self.service.strip_prefix(LABELER_CURSOR_PREFIX)
+    }
 }
 
 /// Every saved cursor, most recently updated first.

@@ -78,6 +78,94 @@ pub fn leading_map_entries(bytes: &[u8]) -> Vec<(&str, &[u8])> {
     out
 }
 
+/// The encoded items of an array that [`validate_exact`] accepted, in order, borrowed. Labels
+/// keep each element's own bytes, since a signature covers exactly those bytes.
+pub fn array_items(bytes: &[u8]) -> Result<Vec<&[u8]>, CborError> {
+    let mut v = Validator::new(bytes);
+    let head = v.byte()?;
+    if head >> 5 != 4 {
+        return v.err(0, "not an array");
+    }
+    let n = v.argument(head & 0x1f, 0)?;
+    // Each element takes at least one byte, so the count is bounded by the input's length.
+    if n > (bytes.len() - v.pos) as u64 {
+        return v.err(0, "array length runs past the end of input");
+    }
+    let mut out = Vec::with_capacity(n as usize);
+    for _ in 0..n {
+        let start = v.pos;
+        v.pos += validate_item(&bytes[start..]).map_err(|e| CborError {
+            at: start + e.at,
+            reason: e.reason,
+        })?;
+        out.push(&bytes[start..v.pos]);
+    }
+    Ok(out)
+}
+
+/// The canonical encoding of a map without its entry `key` (the map's bytes unchanged when it
+/// has no such entry), for a map [`validate_exact`] accepted. Taking an entry out of a
+/// canonical map leaves the other entries in canonical order, so only the head changes: this is
+/// how a signature over "the object without `sig`" is checked on the very bytes that were sent,
+/// with no re-encoding that could differ from the signer's.
+pub fn map_without_key(bytes: &[u8], key: &str) -> Result<Vec<u8>, CborError> {
+    let mut v = Validator::new(bytes);
+    let head = v.byte()?;
+    if head >> 5 != 5 {
+        return v.err(0, "not a map");
+    }
+    let n = v.argument(head & 0x1f, 0)?;
+    let entries_start = v.pos;
+    let mut found: Option<(usize, usize)> = None;
+    for _ in 0..n {
+        let entry_start = v.pos;
+        let key_head = v.byte()?;
+        if key_head >> 5 != 3 {
+            return v.err(entry_start, "map key is not a text string");
+        }
+        let len = v.argument(key_head & 0x1f, entry_start)?;
+        let this_key = v.take(len, entry_start)?;
+        let is_it = this_key == key.as_bytes();
+        let value_start = v.pos;
+        v.pos += validate_item(&bytes[value_start..]).map_err(|e| CborError {
+            at: value_start + e.at,
+            reason: e.reason,
+        })?;
+        if is_it {
+            found = Some((entry_start, v.pos));
+        }
+    }
+    let Some((cut_start, cut_end)) = found else {
+        return Ok(bytes[..v.pos].to_vec());
+    };
+    let mut out = Vec::with_capacity(v.pos);
+    write_head(&mut out, 5, n - 1);
+    out.extend_from_slice(&bytes[entries_start..cut_start]);
+    out.extend_from_slice(&bytes[cut_end..v.pos]);
+    Ok(out)
+}
+
+/// An item head in its shortest form.
+fn write_head(out: &mut Vec<u8>, major: u8, n: u64) {
+    let m = major << 5;
+    match n {
+        0..=23 => out.push(m | n as u8),
+        24..=0xff => out.extend([m | 24, n as u8]),
+        0x100..=0xffff => {
+            out.push(m | 25);
+            out.extend((n as u16).to_be_bytes());
+        }
+        0x1_0000..=0xffff_ffff => {
+            out.push(m | 26);
+            out.extend((n as u32).to_be_bytes());
+        }
+        _ => {
+            out.push(m | 27);
+            out.extend(n.to_be_bytes());
+        }
+    }
+}
+
 /// Most atproto text is ASCII (keys always are); checking that first skips the general decoder.
 fn is_utf8(bytes: &[u8]) -> bool {
     bytes.is_ascii() || std::str::from_utf8(bytes).is_ok()
@@ -300,5 +388,55 @@ impl<'a> Validator<'a> {
             31 => self.err(at, "unexpected break"),
             _ => self.err(at, "simple value other than false, true, null"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn array_items_split_an_array() {
+        // [1, "ab", {"a": 2}]
+        let bytes = [0x83, 0x01, 0x62, b'a', b'b', 0xa1, 0x61, b'a', 0x02];
+        validate_exact(&bytes).expect("canonical");
+        let items = array_items(&bytes).expect("array");
+        assert_eq!(
+            items,
+            [&[0x01][..], &[0x62, b'a', b'b'], &[0xa1, 0x61, b'a', 0x02]]
+        );
+        assert!(array_items(&[0xa0]).is_err());
+        assert!(array_items(&[0x9b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]).is_err());
+    }
+
+    #[test]
+    fn map_without_key_keeps_the_other_entries_as_sent() {
+        // {"a": 1, "b": 2, "sig": h'00'}
+        let bytes = [
+            0xa3, 0x61, b'a', 0x01, 0x61, b'b', 0x02, 0x63, b's', b'i', b'g', 0x41, 0x00,
+        ];
+        validate_exact(&bytes).expect("canonical");
+        let cut = map_without_key(&bytes, "sig").expect("map");
+        assert_eq!(cut, [0xa2, 0x61, b'a', 0x01, 0x61, b'b', 0x02]);
+        validate_exact(&cut).expect("still canonical");
+        assert_eq!(map_without_key(&bytes, "zz").expect("map"), bytes);
+        assert_eq!(
+            map_without_key(&bytes, "a").expect("map"),
+            [0xa2, 0x61, b'b', 0x02, 0x63, b's', b'i', b'g', 0x41, 0x00]
+        );
+        assert!(map_without_key(&[0x80], "a").is_err());
+    }
+
+    #[test]
+    fn a_map_of_24_entries_shrinks_its_head() {
+        let mut bytes = vec![0xb8, 24];
+        for i in 0..24u8 {
+            bytes.extend([0x62, b'k', b'a' + i, 0x00]);
+        }
+        validate_exact(&bytes).expect("canonical");
+        let cut = map_without_key(&bytes, "ka").expect("map");
+        assert_eq!(cut[0], 0xb7);
+        assert_eq!(cut.len(), bytes.len() - 5);
+        validate_exact(&cut).expect("still canonical");
     }
 }

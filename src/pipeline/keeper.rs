@@ -1,12 +1,15 @@
 //! The cursor keeper, on its own thread with its own connection: saves the watermark at least
-//! every second and once more when the writers are done, logs the stats line, and pings the
-//! systemd watchdog while the pipeline makes progress (or has nothing to do).
+//! every second and once more when the writers are done (the firehose's, and each labeler's
+//! through `labelers.rs`, which also starts labelers on this connection), logs the stats line
+//! (and one line per labeler), and pings the systemd watchdog while the pipeline makes progress
+//! (or has nothing to do).
 
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 use log::{error, info, warn};
 
+use super::labelers::Labelers;
 use super::progress::Progress;
 use crate::backoff::Backoff;
 use crate::db::pool::{PgPool, PgPooled};
@@ -31,6 +34,8 @@ pub struct Keeper<'a> {
     pub queued: &'a (dyn Fn() -> usize + Sync),
     /// The cursor the database holds.
     pub saved: Option<i64>,
+    /// The labelers followed, if any.
+    pub labelers: Option<&'a Labelers>,
 }
 
 impl Keeper<'_> {
@@ -40,10 +45,13 @@ impl Keeper<'_> {
         let mut last_stats = Instant::now();
         let mut prev = stats::Snapshot::take(self.stats);
         let mut watchdog = Watchdog::new();
+        // Labelers start at once rather than a second in.
+        self.save_labelers(false);
         loop {
             let done = writers_done.load(Relaxed);
             if done || last_save.elapsed() >= SAVE_EVERY {
                 self.save(done);
+                self.save_labelers(done);
                 last_save = Instant::now();
             }
             watchdog.ping_if_progressing(self.stats, self.progress);
@@ -91,20 +99,55 @@ impl Keeper<'_> {
         }
     }
 
-    /// Writes the cursor on the keeper's connection, replacing the connection when it has
-    /// failed (a terminated backend, a restarted server).
+    /// The labelers' turn: new ones started, cursors that moved saved; the last one is
+    /// retried for a while, like the firehose's.
+    fn save_labelers(&mut self, last: bool) {
+        let Some(labelers) = self.labelers else {
+            return;
+        };
+        let attempts = if last { 10 } else { 1 };
+        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(1));
+        for attempt in 1..=attempts {
+            match self.with_conn(|c| labelers.tick(c)) {
+                Ok(()) => return,
+                Err(e) if attempt < attempts => {
+                    warn!("saving labeler cursors failed (retrying): {}", chain(&e));
+                    std::thread::sleep(backoff.next_delay());
+                }
+                Err(e) if last => error!(
+                    "saving the final labeler cursors failed: {}; their labels after the saved cursors will be replayed",
+                    chain(&e)
+                ),
+                Err(e) => warn!("labeler cursors or new labelers: {} (will retry)", chain(&e)),
+            }
+        }
+    }
+
+    /// Writes the cursor on the keeper's connection.
     fn write(
         &mut self,
         seq: i64,
         time: Option<chrono::DateTime<chrono::Utc>>,
     ) -> Result<(), DbError> {
+        let service = self.service;
+        self.with_conn(|c| {
+            cursor::write(c, service, seq, time).map_err(DbError::query("the cursor"))
+        })
+    }
+
+    /// Runs `f` on the keeper's connection, replacing the connection when it has failed (a
+    /// terminated backend, a restarted server).
+    fn with_conn<T>(
+        &mut self,
+        f: impl FnOnce(&mut diesel::PgConnection) -> Result<T, DbError>,
+    ) -> Result<T, DbError> {
         let mut c = match self.conn.take() {
             Some(c) => c,
             None => self.pool.get().map_err(DbError::Pool)?,
         };
-        cursor::write(&mut c, self.service, seq, time).map_err(DbError::query("the cursor"))?;
+        let out = f(&mut c)?;
         self.conn = Some(c);
-        Ok(())
+        Ok(out)
     }
 
     fn log_stats(&self, prev: &stats::Snapshot, now: &stats::Snapshot, elapsed: Duration) {
@@ -116,6 +159,9 @@ impl Keeper<'_> {
             now_us: chrono::Utc::now().timestamp_micros(),
         };
         info!("{}", stats::line(self.stats, prev, now, elapsed, &ctx));
+        if let Some(labelers) = self.labelers {
+            labelers.log_lines(chrono::Utc::now());
+        }
     }
 }
 

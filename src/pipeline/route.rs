@@ -43,11 +43,7 @@ impl Router {
             .time()
             .and_then(|t| crate::syntax::parse_datetime(t).ok());
         let ticket = self.progress.register(seq, time);
-        let envelope = Envelope {
-            ticket,
-            event,
-            received,
-        };
+        let envelope = Envelope::event(ticket, event, received);
         self.senders[writer_for(did, self.senders.len())]
             .send(envelope)
             .map_err(|_| WritersGone)

@@ -4,26 +4,28 @@
 //! source thread ──raw frames──▶ decode stage (rayon, in order) ─triage─route─▶ N writer threads ──▶ PostgreSQL
 //!                                                          progress ◀── done ──┘
 //! keeper thread: saves progress.watermark() every second and at the end; stats line; watchdog
+//! labeler threads (labelers.rs) ──labels──▶ the same writers, each labeler with its own progress
 //! ```
 //!
 //! Stop: a signal (or the end of a capture file) stops the source; the decode stage returns and
-//! drops the router, which closes the writers' channels; writers drain what they hold and exit;
-//! the keeper saves the final watermark. If draining takes longer than the shutdown timeout we
-//! return without the writers (the process then exits): the saved cursor covers only committed
-//! work, so nothing is lost, only replayed.
+//! drops the router and the labelers close theirs, which closes the writers' channels; writers
+//! drain what they hold and exit; the keeper saves the final watermarks. If draining takes
+//! longer than the shutdown timeout we return without the writers (the process then exits):
+//! the saved cursors cover only committed work, so nothing is lost, only replayed.
 
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{bounded, Receiver};
+use crossbeam_channel::{bounded, Receiver, Sender};
 use log::{info, warn};
 use thiserror::Error;
 
 use super::decode_stage;
 use super::filter::CollectionFilter;
 use super::keeper::Keeper;
+use super::labelers::{LabelRouter, LabelerSettings, Labelers};
 use super::progress::Progress;
 use super::route::Router;
 use super::triage::Triage;
@@ -39,6 +41,9 @@ use crate::writer::{Envelope, Indexing};
 
 /// Raw frames buffered between the source and the decode stage.
 const RAW_CAPACITY: usize = 1024;
+/// How long shutdown waits for labeler readers once the writers are done (they hold nothing
+/// the exit needs; one stuck in a DID document fetch is left to finish on its own).
+const LABELERS_JOIN: Duration = Duration::from_secs(2);
 
 /// What the pipeline runs with (the validated part of `run`'s configuration it needs).
 #[derive(Debug, Clone)]
@@ -56,6 +61,7 @@ pub struct Settings {
     pub filter: Option<CollectionFilter>,
     pub verify: VerifySettings,
     pub indexing: Indexing,
+    pub labelers: LabelerSettings,
 }
 
 /// Where the stream starts.
@@ -87,7 +93,8 @@ pub struct SpawnError(&'static str, #[source] std::io::Error);
 
 /// Runs the pipeline until the source ends or `stop`; `keeper_conn` is the connection the cursor
 /// is saved through (the writers take theirs from `pool`). `identities` is how verification
-/// finds keys and handles (needed unless `settings.verify` asks for nothing).
+/// finds keys and handles, and labelers their endpoints and keys (needed unless
+/// `settings.verify` asks for nothing and no labeler is followed).
 pub fn run(
     settings: &Settings,
     pool: &PgPool,
@@ -97,6 +104,7 @@ pub fn run(
     stop: &Arc<AtomicBool>,
 ) -> Result<Outcome, SpawnError> {
     let verifier = identities
+        .clone()
         .filter(|_| settings.verify.needs_identities())
         .map(|ids| Verifier::new(settings.verify, ids, stop.clone()));
     let started = Instant::now();
@@ -106,7 +114,16 @@ pub fn run(
         handles: writer_handles,
         router,
         probe,
+        label_senders,
     } = start_writers(settings, pool, &progress, &stats)?;
+    let labelers = identities.filter(|_| settings.labelers.any()).map(|ids| {
+        Labelers::new(
+            settings.labelers.clone(),
+            ids,
+            LabelRouter::new(label_senders),
+            stats.clone(),
+        )
+    });
     // Clones of the writers' receivers (not senders: those would keep the writers waiting),
     // only to read queue lengths for the stats line.
     let queued = move || probe.iter().map(|r| r.len()).sum::<usize>();
@@ -125,6 +142,7 @@ pub fn run(
             writers: settings.writers,
             queued: &queued,
             saved: start.saved,
+            labelers: labelers.as_ref(),
         };
         let writers_done = &writers_done;
         let keeper = std::thread::Builder::new()
@@ -152,10 +170,16 @@ pub fn run(
         }
         drop(triage);
         drop(router);
+        if let Some(l) = &labelers {
+            l.stop();
+        }
 
         let drained = drain(writer_handles, settings.shutdown_timeout, stop, &progress);
         writers_done.store(true, Relaxed);
         let saved = keeper.join().ok().flatten();
+        if let Some(l) = &labelers {
+            l.join(LABELERS_JOIN);
+        }
         if !drained {
             info!(
                 "stopped: saved cursor={}",
@@ -172,7 +196,7 @@ pub fn run(
     if matches!(outcome, Outcome::Abandoned) {
         return Ok(outcome);
     }
-    info!("totals {}", stats.summary());
+    info!("totals {} {}", stats.summary(), stats.labels_summary());
     info!(
         "stopped after {:.1} s: {} events committed, cursor={}",
         started.elapsed().as_secs_f64(),
@@ -183,12 +207,13 @@ pub fn run(
     Ok(outcome)
 }
 
-/// The running writers: their threads, the router that feeds them, and clones of their
-/// receivers (to read queue lengths).
+/// The running writers: their threads, the router that feeds them, clones of their
+/// receivers (to read queue lengths), and clones of their senders for the labelers.
 struct Writers {
     handles: Vec<JoinHandle<()>>,
     router: Router,
     probe: Vec<Receiver<Envelope>>,
+    label_senders: Vec<Sender<Envelope>>,
 }
 
 /// Starts the writers (not scoped: writers stuck on the database past the shutdown timeout are
@@ -227,6 +252,7 @@ fn start_writers(
     }
     Ok(Writers {
         handles,
+        label_senders: senders.clone(),
         router: Router::new(senders, progress.clone()),
         probe,
     })

@@ -5,7 +5,7 @@
 //! connection start at the live tip, `ConsumerTooSlow` simply reconnects.
 
 use std::io;
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
@@ -53,6 +53,8 @@ pub enum ConnectError {
     },
     #[error("{host} has no address")]
     NoAddress { host: String },
+    #[error("{host} resolves only to addresses that are not allowed (private, loopback, …)")]
+    Refused { host: String },
     #[error("connecting to {addr}")]
     Connect {
         addr: SocketAddr,
@@ -128,6 +130,16 @@ pub type Socket = WebSocket<MaybeTlsStream<TcpStream>>;
 /// Connects and completes the WebSocket handshake. Reads on the socket time out every tick, so
 /// the reading loop can look at its stop flag.
 pub fn connect(url: &Url) -> Result<Socket, ConnectError> {
+    connect_filtered(url, &|_| true)
+}
+
+/// [`connect`], to the resolved addresses `allowed` accepts only: for endpoints a DID document
+/// names (labelers), which must not lead into our own network. The check is on the addresses
+/// connected to, so a name that changes its answer (DNS rebinding) gains nothing.
+pub fn connect_filtered(
+    url: &Url,
+    allowed: &dyn Fn(IpAddr) -> bool,
+) -> Result<Socket, ConnectError> {
     let host = url.host_str().ok_or(ConnectError::NoHost)?;
     let port = url.port_or_known_default().ok_or(ConnectError::NoPort)?;
     let addrs = (host, port)
@@ -140,6 +152,14 @@ pub fn connect(url: &Url) -> Result<Socket, ConnectError> {
         host: host.to_owned(),
     };
     for addr in addrs {
+        if !allowed(addr.ip()) {
+            if matches!(last, ConnectError::NoAddress { .. }) {
+                last = ConnectError::Refused {
+                    host: host.to_owned(),
+                };
+            }
+            continue;
+        }
         match TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT) {
             Ok(tcp) => {
                 tcp.set_read_timeout(Some(CONNECT_TIMEOUT))

@@ -1,10 +1,13 @@
-//! Applies a group of events in one transaction: plan each segment against the rows it touches,
-//! write it, purge deleted accounts, then the group's counters. All or nothing.
+//! Applies a group in one transaction: plan each segment of its events against the rows they
+//! touch, write it, purge deleted accounts, then the group's counters; then its labels, with
+//! their own statement (`db::labels`). All or nothing.
 
 use diesel::prelude::*;
 
+use super::input::LabelBatch;
 use super::{keys, plan, Indexing};
 use crate::changes::{Deltas, Lookup, PlanStats};
+use crate::db::labels::{self, LabelRow};
 use crate::db::{counters, load, purge, store, threads};
 use crate::decode::{AccountStatus, TypedEvent};
 
@@ -33,26 +36,33 @@ pub struct GroupStats {
     pub plan: PlanStats,
     pub purged_accounts: u64,
     pub purged_records: u64,
+    /// Labels applied, and the rows they inserted or replaced (replays and older labels
+    /// change nothing; of one identity's labels in the group only the newest is written).
+    pub labels: u64,
+    pub label_rows_written: u64,
 }
 
 /// Applies the group in one transaction. With [`Lookup::TrustCreates`], a create that meets a
 /// row already there (a malformed stream) makes the whole transaction fail with a unique
 /// violation; [`apply_group`] then plans it again with every URI looked up.
+/// Everything is derived (notifications included; see [`Indexing`]).
 pub fn apply_group(conn: &mut PgConnection, events: &[&TypedEvent]) -> QueryResult<GroupStats> {
-    apply_group_as(conn, events, Indexing::default())
+    apply_items(conn, events, &[], Indexing::default())
 }
 
-/// [`apply_group`], deriving what `indexing` asks for.
-pub fn apply_group_as(
+/// [`apply_group`] with labels, deriving what `indexing` asks for: the events and the labels
+/// in one transaction.
+pub fn apply_items(
     conn: &mut PgConnection,
     events: &[&TypedEvent],
+    labels: &[&LabelBatch],
     indexing: Indexing,
 ) -> QueryResult<GroupStats> {
-    match apply_group_with(conn, events, Lookup::TrustCreates, indexing) {
+    match apply_group_with(conn, events, labels, Lookup::TrustCreates, indexing) {
         Err(diesel::result::Error::DatabaseError(
             diesel::result::DatabaseErrorKind::UniqueViolation,
             _,
-        )) => apply_group_with(conn, events, Lookup::Careful, indexing),
+        )) => apply_group_with(conn, events, labels, Lookup::Careful, indexing),
         other => other,
     }
 }
@@ -60,6 +70,7 @@ pub fn apply_group_as(
 pub fn apply_group_with(
     conn: &mut PgConnection,
     events: &[&TypedEvent],
+    label_batches: &[&LabelBatch],
     lookup: Lookup,
     indexing: Indexing,
 ) -> QueryResult<GroupStats> {
@@ -86,6 +97,32 @@ pub fn apply_group_with(
             stats.plan.add(&plan.stats);
         }
         counters::write_deltas(conn, &deltas)?;
+        if !label_batches.is_empty() {
+            let rows = label_rows(label_batches);
+            stats.labels = rows.len() as u64;
+            stats.label_rows_written = labels::write(conn, &labels::winners(rows))? as u64;
+        }
         Ok(stats)
     })
+}
+
+/// The batches' labels as rows, in stream order (a labeler's batches reach one writer in seq
+/// order, and `winners` keeps the first of equals).
+fn label_rows<'a>(batches: &[&'a LabelBatch]) -> Vec<LabelRow<'a>> {
+    batches
+        .iter()
+        .flat_map(|b| {
+            b.batch.labels.iter().map(move |l| LabelRow {
+                src: &l.src,
+                uri: &l.uri,
+                cid: l.cid.as_deref().unwrap_or(""),
+                val: &l.val,
+                neg: l.neg,
+                cts: l.cts,
+                exp: l.exp,
+                sig: &l.sig,
+                seq: b.batch.seq,
+            })
+        })
+        .collect()
 }

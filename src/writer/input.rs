@@ -1,28 +1,90 @@
-//! What a writer is handed and whom it tells: an [`Envelope`] per event, and a [`Ledger`] that
-//! hears of every event committed (or skipped for good) by its [`Ticket`].
+//! What a writer is handed and whom it tells: an [`Envelope`] per item, and a [`Ledger`] that
+//! hears of every item committed (or skipped for good) by its [`Ticket`].
 //!
-//! The writer does not know who registered the event (the firehose's watermark today; a
-//! labeler's or a backfill's tomorrow): it only hands the ticket back, so any stage can feed
-//! the same writers.
+//! An item is a firehose event or a labeler's batch of labels. The writer does not know who
+//! registered it: a firehose event goes back to the writer's own ledger (the firehose's
+//! watermark), a labels batch carries its labeler's ledger with it, so every labeler keeps its
+//! own cursor while all of them share the writers. The firehose's envelope costs nothing more
+//! than before: the batch is boxed, so an event is moved as it was, with no allocation, lock
+//! or reference count added.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::decode::TypedEvent;
+use crate::labels::Batch;
 
-/// Names one registered event to the ledger that issued it. Opaque to the writer.
+/// Names one registered item to the ledger that issued it. Opaque to the writer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Ticket(pub u64);
 
-/// Hears of events finished: committed, or refused by the database and skipped for good.
+/// Hears of items finished: committed, or refused by the database and skipped for good.
 pub trait Ledger: Send + Sync {
     fn done(&self, ticket: Ticket);
 }
 
-/// An event on its way to a writer.
+/// An item on its way to a writer.
 #[derive(Debug)]
 pub struct Envelope {
     pub ticket: Ticket,
-    pub event: TypedEvent,
+    pub payload: Payload,
     /// When the frame was read from the source, for receive-to-commit latency.
     pub received: Instant,
+}
+
+// The event is the big variant on purpose: boxing it would cost the firehose an allocation per
+// event; the rare labels batch is the one boxed.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum Payload {
+    /// A firehose event; its ticket belongs to the writer's own ledger.
+    Event(TypedEvent),
+    /// A labeler's labels, with the ledger their ticket belongs to.
+    Labels(Box<LabelBatch>),
+}
+
+/// One labeler frame's checked labels, and the labeler's ledger.
+pub struct LabelBatch {
+    pub batch: Batch,
+    pub ledger: Arc<dyn Ledger>,
+}
+
+impl std::fmt::Debug for LabelBatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LabelBatch")
+            .field("batch", &self.batch)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Envelope {
+    /// A firehose event's envelope.
+    pub fn event(ticket: Ticket, event: TypedEvent, received: Instant) -> Envelope {
+        Envelope {
+            ticket,
+            payload: Payload::Event(event),
+            received,
+        }
+    }
+
+    pub fn event_ref(&self) -> Option<&TypedEvent> {
+        match &self.payload {
+            Payload::Event(e) => Some(e),
+            Payload::Labels(_) => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_do_not_make_the_firehose_envelope_bigger() {
+        // The enum keeps the event's own layout (the box fits in the event's niche).
+        assert_eq!(
+            std::mem::size_of::<Payload>(),
+            std::mem::size_of::<TypedEvent>()
+        );
+    }
 }

@@ -1,6 +1,7 @@
 //! Writer threads: each owns the repos routed to it and one connection, and applies groups of
 //! events in transactions: keys to load (`keys`), an in-memory view of those rows (`sim`), the
-//! pure planner (`plan`, `rows`), and `apply`, which runs them against `db` in one transaction.
+//! pure planner (`plan`, `rows`), and `apply`, which runs them against `db` in one transaction,
+//! with any labels of the group (`input`: an envelope holds an event or a labeler's batch).
 
 pub mod apply;
 pub mod input;
@@ -11,7 +12,7 @@ mod rows;
 pub mod sim;
 pub mod worker;
 
-pub use input::{Envelope, Ledger, Ticket};
+pub use input::{Envelope, LabelBatch, Ledger, Payload, Ticket};
 
 /// What the writers derive besides the records' own rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

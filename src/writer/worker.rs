@@ -1,8 +1,9 @@
-//! The writer loop: take a group from the channel (up to `batch_size` events, waiting at most
-//! `batch_wait` for more), apply it in one transaction, report each event finished to the
-//! watermark. Database faults are retried with backoff on a fresh connection, forever: nothing is
-//! acknowledged until committed. An event the database refuses for its content is isolated (the
-//! group retried one event at a time), logged with seq, repo and paths, counted, and skipped.
+//! The writer loop: take a group from the channel (up to `batch_size` items, waiting at most
+//! `batch_wait` for more), apply it in one transaction, report each item finished to its
+//! ledger (the firehose's watermark for events, the labeler's for labels). Database faults are
+//! retried with backoff on a fresh connection, forever: nothing is acknowledged until
+//! committed. An item the database refuses for its content is isolated (the group retried one
+//! item at a time), logged with seq, repo (or labeler) and paths, counted, and skipped.
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -11,8 +12,8 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use log::{debug, info, warn};
 
-use super::apply::{apply_group_as, GroupStats};
-use super::input::{Envelope, Ledger};
+use super::apply::{apply_items, GroupStats};
+use super::input::{Envelope, LabelBatch, Ledger, Payload};
 use super::Indexing;
 use crate::backoff::Backoff;
 use crate::db::blame::{blame, Blame};
@@ -63,17 +64,28 @@ impl Writer {
         while let Some(group) = self.next_group() {
             self.apply(&group);
             let now = Instant::now();
+            let mut events = 0;
             for envelope in &group {
-                self.stats
-                    .latency
-                    .record(now.duration_since(envelope.received));
-                self.ledger.done(envelope.ticket);
+                match &envelope.payload {
+                    Payload::Event(_) => {
+                        events += 1;
+                        self.stats
+                            .latency
+                            .record(now.duration_since(envelope.received));
+                        self.ledger.done(envelope.ticket);
+                    }
+                    Payload::Labels(l) => l.ledger.done(envelope.ticket),
+                }
             }
-            Stats::add(&self.stats.committed, group.len() as u64);
-            self.stats.mark_commit();
+            Stats::add(&self.stats.committed, events);
+            // The firehose's throughput is measured to its last commit: a group of labels only
+            // must not stretch it.
+            if events > 0 {
+                self.stats.mark_commit();
+            }
             if let Some(t) = group
                 .iter()
-                .filter_map(|e| e.event.time())
+                .filter_map(|e| e.event_ref()?.time())
                 .filter_map(|t| crate::syntax::parse_datetime(t).ok())
                 .max()
             {
@@ -111,31 +123,43 @@ impl Writer {
     }
 
     fn apply(&mut self, group: &[Envelope]) {
-        let events: Vec<&TypedEvent> = group.iter().map(|e| &e.event).collect();
-        match self.apply_retrying(&events) {
+        let mut events: Vec<&TypedEvent> = Vec::with_capacity(group.len());
+        let mut labels: Vec<&LabelBatch> = Vec::new();
+        for envelope in group {
+            match &envelope.payload {
+                Payload::Event(e) => events.push(e),
+                Payload::Labels(l) => labels.push(l),
+            }
+        }
+        match self.apply_retrying(&events, &labels) {
             Ok(stats) => self.count(&stats),
-            Err(e) if events.len() == 1 => self.skip(events[0], &e),
+            Err(e) if group.len() == 1 => self.skip(&group[0].payload, &e),
             Err(e) => {
                 debug!(
-                    "writer {}: group of {} refused ({e}); applying its events one by one",
+                    "writer {}: group of {} refused ({e}); applying its items one by one",
                     self.id,
-                    events.len()
+                    group.len()
                 );
-                for event in events {
-                    match self.apply_retrying(&[event]) {
+                for envelope in group {
+                    let result = match &envelope.payload {
+                        Payload::Event(event) => self.apply_retrying(&[event], &[]),
+                        Payload::Labels(l) => self.apply_retrying(&[], &[l]),
+                    };
+                    match result {
                         Ok(stats) => self.count(&stats),
-                        Err(e) => self.skip(event, &e),
+                        Err(e) => self.skip(&envelope.payload, &e),
                     }
                 }
             }
         }
     }
 
-    /// Applies the events, retrying for as long as the fault is the database's. Returns the
-    /// error only when it is the events' fault.
+    /// Applies the events and labels, retrying for as long as the fault is the database's.
+    /// Returns the error only when it is the items' fault.
     fn apply_retrying(
         &mut self,
         events: &[&TypedEvent],
+        labels: &[&LabelBatch],
     ) -> Result<GroupStats, diesel::result::Error> {
         let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
         let indexing = self.config.indexing;
@@ -156,7 +180,7 @@ impl Writer {
                 }
             };
             let started = Instant::now();
-            let result = apply_group_as(conn, events, indexing);
+            let result = apply_items(conn, events, labels, indexing);
             Stats::add(&self.stats.db_busy_us, started.elapsed().as_micros() as u64);
             match result {
                 Ok(stats) => {
@@ -206,6 +230,8 @@ impl Writer {
             &self.stats.skipped,
             p.stale_commits + p.stale_events + p.deleted_account_commits,
         );
+        Stats::add(&self.stats.labels, s.labels);
+        Stats::add(&self.stats.label_rows_written, s.label_rows_written);
         if s.purged_accounts > 0 {
             info!(
                 "writer {}: purged {} deleted account(s), {} records",
@@ -214,7 +240,22 @@ impl Writer {
         }
     }
 
-    fn skip(&self, event: &TypedEvent, e: &diesel::result::Error) {
+    fn skip(&self, payload: &Payload, e: &diesel::result::Error) {
+        let event = match payload {
+            Payload::Event(event) => event,
+            Payload::Labels(l) => {
+                warn!(
+                    "skipping labels the database refused: labeler={} seq={} labels={} reason={e}",
+                    l.batch.labeler,
+                    l.batch.seq,
+                    l.batch.labels.len()
+                );
+                for _ in &l.batch.labels {
+                    self.stats.label_refused("db_refused");
+                }
+                return;
+            }
+        };
         let paths = match event {
             TypedEvent::Commit(c) => c.ops.iter().map(|o| o.path()).collect::<Vec<_>>().join(","),
             _ => String::new(),

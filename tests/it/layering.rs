@@ -36,7 +36,7 @@ fn allowed() -> BTreeMap<&'static str, (Vec<&'static str>, bool)> {
             (
                 vec![
                     "cli", "config", "pipeline", "inspect", "replay", "writer", "db", "changes",
-                    "schema", "source", "verify", "identity", "decode", "repo", "crypto",
+                    "schema", "source", "verify", "identity", "labels", "decode", "repo", "crypto",
                     "records", "ipld", "syntax",
                 ],
                 io,
@@ -52,8 +52,8 @@ fn allowed() -> BTreeMap<&'static str, (Vec<&'static str>, bool)> {
             "pipeline",
             (
                 vec![
-                    "writer", "db", "changes", "source", "verify", "identity", "decode", "records",
-                    "syntax",
+                    "writer", "db", "changes", "source", "verify", "identity", "labels", "decode",
+                    "records", "syntax",
                 ],
                 io,
             ),
@@ -68,10 +68,18 @@ fn allowed() -> BTreeMap<&'static str, (Vec<&'static str>, bool)> {
             ),
         ),
         ("replay", (vec!["source", "decode"], io)),
+        // labelers' streams: a reader thread per labeler (connection from source, keys and
+        // endpoints from identity), frames and labels checked by the pure files inside
+        (
+            "labels",
+            (vec!["source", "identity", "crypto", "ipld", "syntax"], io),
+        ),
         (
             "writer",
             (
-                vec!["db", "changes", "schema", "decode", "records", "syntax"],
+                vec![
+                    "db", "changes", "schema", "labels", "decode", "records", "syntax",
+                ],
                 io,
             ),
         ),

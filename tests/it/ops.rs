@@ -327,26 +327,36 @@ fn every_migration_redoes_on_an_empty_database() {
 
 #[test]
 fn every_on_conflict_target_has_a_unique_index() {
-    // The ON CONFLICT targets the code uses: (table, column).
-    let targets = [
-        ("users", "did"),
-        ("post_aggregations", "post_uri"),
-        ("user_aggregations", "did"),
-        ("firehose_cursor", "service"),
+    // The ON CONFLICT targets the code uses: (table, columns).
+    let targets: [(&str, &[&str]); 5] = [
+        ("users", &["did"]),
+        ("post_aggregations", &["post_uri"]),
+        ("user_aggregations", &["did"]),
+        ("firehose_cursor", &["service"]),
+        ("labels", &["src", "uri", "cid", "val"]),
     ];
     let db = TestDb::new();
     let mut conn = db.conn();
-    for (table, column) in targets {
-        let n: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(&format!(
+    for (table, columns) in targets {
+        let n = columns.len();
+        let names = columns
+            .iter()
+            .map(|c| format!("'{c}'"))
+            .collect::<Vec<_>>()
+            .join(",");
+        // A unique index on exactly these columns.
+        let found: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(&format!(
             "(SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid \
-             JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = ANY(i.indkey) \
-             WHERE c.relname = '{table}' AND a.attname = '{column}' AND i.indisunique AND i.indnatts = 1)"
+             WHERE c.relname = '{table}' AND i.indisunique AND i.indnatts = {n} \
+             AND (SELECT count(*) FROM pg_attribute a WHERE a.attrelid = c.oid \
+                  AND a.attnum = ANY(i.indkey) AND a.attname IN ({names})) = {n})"
         )))
         .get_result(&mut conn)
         .expect("query catalog");
         assert!(
-            n >= 1,
-            "ON CONFLICT ({column}) on {table} has no unique index"
+            found >= 1,
+            "ON CONFLICT ({}) on {table} has no unique index",
+            columns.join(", ")
         );
     }
     // Source check: every on_conflict(...) in src names one of the targets above.
@@ -355,17 +365,27 @@ fn every_on_conflict_target_has_a_unique_index() {
     for entry in walk(&src) {
         let text = std::fs::read_to_string(&entry).expect("read src");
         for (i, _) in text.match_indices(".on_conflict(") {
-            let arg: String = text[i + 13..].chars().take_while(|c| *c != ')').collect();
-            let column = arg.rsplit("::").next().unwrap_or("").trim().to_owned();
+            let rest = &text[i + 13..];
+            // One column, or a tuple of them: `(l::src, l::uri, …)`.
+            let arg: String = match rest.strip_prefix('(') {
+                Some(tuple) => tuple.chars().take_while(|c| *c != ')').collect(),
+                None => rest.chars().take_while(|c| *c != ')').collect(),
+            };
+            let columns: Vec<String> = arg
+                .split(',')
+                .map(|c| c.rsplit("::").next().unwrap_or("").trim().to_owned())
+                .collect();
             assert!(
-                targets.iter().any(|(_, c)| *c == column),
+                targets
+                    .iter()
+                    .any(|(_, c)| c.iter().map(|s| s.to_string()).eq(columns.iter().cloned())),
                 "{}: on_conflict({arg}) is not in the checked list",
                 entry.display()
             );
             found += 1;
         }
     }
-    assert!(found >= 4, "found {found} on_conflict calls");
+    assert!(found >= 5, "found {found} on_conflict calls");
 }
 
 #[test]

@@ -11,7 +11,7 @@
 //!   stream without the forged commits; with `signature` the added like gets through; with
 //!   `off` everything does (so the checks are what does the work).
 
-mod forge;
+pub mod forge;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
