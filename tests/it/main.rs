@@ -11,6 +11,7 @@ mod generator;
 mod identity;
 mod layering;
 mod ops;
+mod records_capture;
 mod relay;
 mod repo_commits;
 mod repo_exports;
