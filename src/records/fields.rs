@@ -313,7 +313,8 @@ pub(super) fn self_labels(m: &Map) -> Result<Vec<String>, RecordError> {
         Some(_) => return Ok(Vec::new()),
         None => return Err(RecordError::field("labels", "union member without $type")),
     }
-    let values = opt_array(labels, "values", MAX_SELF_LABELS)?
+    let values = opt_array(labels, "values", MAX_SELF_LABELS)
+        .map_err(|e| within("labels", None, e))?
         .ok_or_else(|| RecordError::field("labels", "selfLabels without values"))?;
     values
         .iter()

@@ -12,6 +12,8 @@ mod identity;
 mod layering;
 mod ops;
 mod records_capture;
+mod records_helpers;
+mod records_hostile;
 mod relay;
 mod repo_commits;
 mod repo_exports;

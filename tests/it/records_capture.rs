@@ -42,7 +42,12 @@ struct Written {
 /// The last create or update of every record path in a capture, and how many ops there were
 /// per collection.
 fn last_writes(capture: &str) -> (HashMap<String, Written>, BTreeMap<String, usize>) {
-    let frames = read_capture(&project_dir().join("tests/fixtures").join(capture).join("frames.bin"));
+    let frames = read_capture(
+        &project_dir()
+            .join("tests/fixtures")
+            .join(capture)
+            .join("frames.bin"),
+    );
     let mut last = HashMap::new();
     let mut counts = BTreeMap::new();
     for (i, bytes) in frames.iter().enumerate() {
@@ -123,7 +128,10 @@ fn records_capture_every_typed_collection_decodes_to_its_type() {
     }
     // The captures hold at least one record of every new kind (most from pds-records).
     for c in NEW {
-        assert!(seen.get(c).copied().unwrap_or(0) > 0, "no {c} in the captures");
+        assert!(
+            seen.get(c).copied().unwrap_or(0) > 0,
+            "no {c} in the captures"
+        );
     }
     eprintln!("typed records of the new kinds in the captures: {seen:?}");
 }
@@ -177,14 +185,15 @@ fn facets_eq(facets: &[Facet], j: &Value) -> bool {
             f.byte_start == j["index"]["byteStart"].as_u64().unwrap()
                 && f.byte_end == j["index"]["byteEnd"].as_u64().unwrap()
                 && f.features.len() == j["features"].as_array().unwrap().len()
-                && f.features.iter().zip(j["features"].as_array().unwrap()).all(
-                    |(f, j)| match f {
+                && f.features
+                    .iter()
+                    .zip(j["features"].as_array().unwrap())
+                    .all(|(f, j)| match f {
                         FacetFeature::Mention { did } => j["did"].as_str() == Some(did),
                         FacetFeature::Link { uri } => j["uri"].as_str() == Some(uri),
                         FacetFeature::Tag { tag } => j["tag"].as_str() == Some(tag),
                         FacetFeature::Unknown(t) => j["$type"].as_str() == Some(t),
-                    },
-                )
+                    })
         })
 }
 
@@ -221,7 +230,9 @@ fn agrees(value: &RecordValue, j: &Value) -> bool {
                 && l.created_at == time(&j["createdAt"])
         }
         RecordValue::ListItem(l) => {
-            l.subject == j["subject"] && l.list == j["list"] && l.created_at == time(&j["createdAt"])
+            l.subject == j["subject"]
+                && l.list == j["list"]
+                && l.created_at == time(&j["createdAt"])
         }
         RecordValue::ListBlock(l) => {
             l.subject == j["subject"] && l.created_at == time(&j["createdAt"])
@@ -261,8 +272,7 @@ fn agrees(value: &RecordValue, j: &Value) -> bool {
                 .unwrap_or_default();
             l.policies.label_values == strings(&p["labelValues"])
                 && l.policies.label_value_definitions.len() == defs.len()
-                && l
-                    .policies
+                && l.policies
                     .label_value_definitions
                     .iter()
                     .zip(&defs)
@@ -464,7 +474,10 @@ fn records_capture_known_records_of_the_extras_script() {
         })
         .expect("the labeler service");
     assert_eq!(lab.policies.label_values, ["!hide", "spam-link", "porn"]);
-    assert_eq!(lab.policies.label_value_definitions[0].locales[1].lang, "pt-BR");
+    assert_eq!(
+        lab.policies.label_value_definitions[0].locales[1].lang,
+        "pt-BR"
+    );
     let lists: Vec<_> = values
         .iter()
         .filter_map(|v| match v {
@@ -473,7 +486,9 @@ fn records_capture_known_records_of_the_extras_script() {
         })
         .collect();
     assert!(lists.iter().any(|l| l.is_modlist()));
-    assert!(lists.iter().any(|l| l.purpose == records::list::REFERENCELIST));
+    assert!(lists
+        .iter()
+        .any(|l| l.purpose == records::list::REFERENCELIST));
     let feed = values
         .iter()
         .find_map(|v| match v {
@@ -486,7 +501,10 @@ fn records_capture_known_records_of_the_extras_script() {
         Some(records::generator::CONTENT_MODE_VIDEO)
     );
     assert_eq!(feed.labels, ["nudity"]);
-    assert!(matches!(feed.description_facets[0].features[0], FacetFeature::Mention { .. }));
+    assert!(matches!(
+        feed.description_facets[0].features[0],
+        FacetFeature::Mention { .. }
+    ));
     let live = values
         .iter()
         .find_map(|v| match v {
