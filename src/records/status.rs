@@ -23,7 +23,8 @@ pub struct ActorStatus {
 /// The `embed` union, open: a member of a `$type` we do not know is kept by its type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StatusEmbed {
-    External(External),
+    /// Boxed: a link card with its thumbnail blob is ten times the size of the other variant.
+    External(Box<External>),
     Unknown(String),
 }
 
@@ -33,7 +34,9 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<ActorStatus, RecordError> {
     let embed = match fields::opt_object(&m, "embed")? {
         None => None,
         Some(e) => Some(match fields::union_type(e) {
-            Some("app.bsky.embed.external") => StatusEmbed::External(external::decode("embed", e)?),
+            Some("app.bsky.embed.external") => {
+                StatusEmbed::External(Box::new(external::decode("embed", e)?))
+            }
             Some(other) => StatusEmbed::Unknown(fields::open_value("embed", other)?),
             None => return Err(RecordError::field("embed", "union member without $type")),
         }),
