@@ -245,9 +245,11 @@ pub(super) fn check_uri(field: &'static str, s: &str) -> Result<(), RecordError>
 
 /// A blob: `{$type: "blob", ref: <link>, mimeType, size}`, or the legacy `{cid, mimeType}`.
 ///
-/// The lexicon's `accept` and `maxSize` are not checked: the reference validates records in
-/// non-strict mode, where they are the PDS's business when the blob is uploaded, not the
-/// record's (a record naming a too-large avatar is still a valid record).
+/// The lexicon's `accept` and `maxSize` are not checked, and legacy blobs are kept: so does the
+/// reference AppView we compare with (`@atproto/bsky` 0.0.221, whose `@atproto/lexicon` checks
+/// only that a blob is a blob ref, legacy ones included); they bind the PDS when the blob is
+/// uploaded. (The AppView's later `@atproto/lex` validator checks both in its default strict
+/// mode, and refuses legacy blobs.)
 pub(super) fn opt_blob(m: &Map, field: &'static str) -> Result<Option<Blob>, RecordError> {
     let Some(value) = m.get(field) else {
         return Ok(None);
