@@ -80,3 +80,40 @@ pub(crate) fn check_no_nul(field: &'static str, s: &str) -> Result<(), RecordErr
 pub(crate) fn created_at(s: &str) -> Result<DateTime<Utc>, RecordError> {
     syntax::parse_datetime(s).map_err(|e| RecordError::field("createdAt", e))
 }
+
+/// An AT-URI split into its authority (a DID or handle), collection and record key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct UriParts<'a> {
+    pub authority: &'a str,
+    pub collection: Option<&'a str>,
+    pub rkey: Option<&'a str>,
+}
+
+/// Splits an AT-URI; `None` if it does not start with `at://`. No other check: the URIs split
+/// here were validated when their record was decoded, or are built by us from a repo and a path.
+pub(crate) fn uri_parts(uri: &str) -> Option<UriParts<'_>> {
+    let rest = uri.strip_prefix("at://")?;
+    let mut parts = rest.splitn(3, '/');
+    Some(UriParts {
+        authority: parts.next().unwrap_or_default(),
+        collection: parts.next(),
+        rkey: parts.next(),
+    })
+}
+
+/// Whether `a` and `b` name records in the same repo under the same record key, as a gate must
+/// name its post (the reference compares the URIs' hosts and record keys, not their collections).
+pub(crate) fn same_repo_and_rkey(a: &str, b: &str) -> bool {
+    match (uri_parts(a), uri_parts(b)) {
+        (Some(a), Some(b)) => a.authority == b.authority && a.rkey.is_some() && a.rkey == b.rkey,
+        _ => false,
+    }
+}
+
+/// Whether two AT-URIs have the same authority (the same repo, when both name it by DID).
+pub(crate) fn same_repo(a: &str, b: &str) -> bool {
+    match (uri_parts(a), uri_parts(b)) {
+        (Some(a), Some(b)) => a.authority == b.authority,
+        _ => false,
+    }
+}

@@ -1,5 +1,5 @@
-//! Any other collection (lists, list items, threadgates, feed generators, starter packs, whatever
-//! is new): kept whole as lex-JSON, with its `createdAt` when it has a valid one.
+//! Any collection we do not type (third-party apps' records, whatever is new): kept whole as
+//! lex-JSON, with its `createdAt` when it has a valid one.
 
 use chrono::{DateTime, Utc};
 

@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 use ipld_core::ipld::Ipld;
 use serde::Deserialize;
 
-use super::common::{check_no_nul, check_text, created_at, Blob, StrongRef};
+use super::common::{check_text, created_at, Blob, StrongRef};
+use super::facet::{self, Facet, RawFacet};
 use super::{check_type, from_cbor, RecordError, POST};
 use crate::syntax;
 
@@ -33,21 +34,6 @@ pub enum Embed {
     },
     Video(Blob),
     Unknown(String),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FacetFeature {
-    Mention { did: String },
-    Link { uri: String },
-    Tag { tag: String },
-    Unknown(String),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Facet {
-    pub byte_start: u64,
-    pub byte_end: u64,
-    pub features: Vec<FacetFeature>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -98,20 +84,6 @@ struct Raw<'a> {
     tags: Vec<String>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RawFacet {
-    index: ByteSlice,
-    features: Vec<Ipld>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ByteSlice {
-    byte_start: u64,
-    byte_end: u64,
-}
-
 pub(crate) fn decode(bytes: &[u8]) -> Result<Post, RecordError> {
     let raw: Raw = from_cbor(POST, bytes)?;
     check_type(raw.kind, POST)?;
@@ -136,7 +108,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Post, RecordError> {
     let facets = raw
         .facets
         .into_iter()
-        .map(facet)
+        .map(|f| facet::decode("facets", f))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Post {
         created_at: created_at(raw.created_at)?,
@@ -230,42 +202,6 @@ fn embed(value: &Ipld, depth: u8) -> Result<Embed, RecordError> {
             "embed.video",
         )?),
         other => Embed::Unknown(other.to_owned()),
-    })
-}
-
-fn facet(raw: RawFacet) -> Result<Facet, RecordError> {
-    let features = raw
-        .features
-        .iter()
-        .map(|f| {
-            let kind = union_type(f).unwrap_or("");
-            let text = |name: &str| match field(f, name) {
-                Some(Ipld::String(s)) => Ok(s.clone()),
-                _ => Err(RecordError::field(
-                    "facets",
-                    format!("{kind} without {name}"),
-                )),
-            };
-            Ok(match kind {
-                "app.bsky.richtext.facet#mention" => {
-                    let did = text("did")?;
-                    syntax::did(&did).map_err(|e| RecordError::field("facets", e))?;
-                    FacetFeature::Mention { did }
-                }
-                "app.bsky.richtext.facet#link" => FacetFeature::Link { uri: text("uri")? },
-                "app.bsky.richtext.facet#tag" => {
-                    let tag = text("tag")?;
-                    check_no_nul("facets", &tag)?;
-                    FacetFeature::Tag { tag }
-                }
-                other => FacetFeature::Unknown(other.to_owned()),
-            })
-        })
-        .collect::<Result<Vec<_>, RecordError>>()?;
-    Ok(Facet {
-        byte_start: raw.index.byte_start,
-        byte_end: raw.index.byte_end,
-        features,
     })
 }
 

@@ -1,5 +1,5 @@
 //! `app.bsky.actor.profile` (record key `self`): display name, description, avatar and banner
-//! blobs, pinned post.
+//! blobs, pinned post, and the starter pack the account joined through.
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -15,6 +15,9 @@ pub struct Profile {
     pub avatar: Option<Blob>,
     pub banner: Option<Blob>,
     pub pinned_post: Option<StrongRef>,
+    /// The starter pack (`app.bsky.graph.starterpack`) the account signed up through: its
+    /// "joined" count, and the `starterpack-joined` notification of the pack's creator.
+    pub joined_via_starter_pack: Option<StrongRef>,
     pub created_at: Option<DateTime<Utc>>,
 }
 
@@ -28,6 +31,7 @@ struct Raw<'a> {
     avatar: Option<Blob>,
     banner: Option<Blob>,
     pinned_post: Option<StrongRef>,
+    joined_via_starter_pack: Option<StrongRef>,
     created_at: Option<&'a str>,
 }
 
@@ -43,6 +47,9 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Profile, RecordError> {
     if let Some(pinned) = &raw.pinned_post {
         pinned.validate("pinnedPost")?;
     }
+    if let Some(pack) = &raw.joined_via_starter_pack {
+        pack.validate("joinedViaStarterPack")?;
+    }
     let created_at = raw
         .created_at
         .map(syntax::parse_datetime)
@@ -54,6 +61,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Profile, RecordError> {
         avatar: raw.avatar,
         banner: raw.banner,
         pinned_post: raw.pinned_post,
+        joined_via_starter_pack: raw.joined_via_starter_pack,
         created_at,
     })
 }

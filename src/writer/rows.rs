@@ -103,15 +103,7 @@ pub(super) fn profile_columns(
 }
 
 pub(super) fn created_at_of(value: &RecordValue) -> Option<DateTime<Utc>> {
-    match value {
-        RecordValue::Post(p) => Some(p.created_at),
-        RecordValue::Like(l) => Some(l.created_at),
-        RecordValue::Repost(r) => Some(r.created_at),
-        RecordValue::Follow(f) => Some(f.created_at),
-        RecordValue::Block(b) => Some(b.created_at),
-        RecordValue::Profile(p) => p.created_at,
-        RecordValue::Other(g) => g.created_at,
-    }
+    value.created_at()
 }
 
 /// Feed items follow posts and reposts row for row: same URI, deleted and inserted with them.

@@ -135,7 +135,9 @@ fn decode_capture_records_are_typed_by_collection() {
                 | (records::REPOST, RecordValue::Repost(_))
                 | (records::FOLLOW, RecordValue::Follow(_))
                 | (records::BLOCK, RecordValue::Block(_))
-                | (records::PROFILE, RecordValue::Profile(_)) => true,
+                | (records::PROFILE, RecordValue::Profile(_))
+                | (records::LIST, RecordValue::List(_))
+                | (records::THREADGATE, RecordValue::ThreadGate(_)) => true,
                 (other, RecordValue::Other(g)) => {
                     g.json["$type"] == Value::String(other.to_owned())
                 }

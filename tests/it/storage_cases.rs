@@ -337,7 +337,7 @@ fn builders_make_events_as_decoding_would() {
     assert!(matches!(follow(BOB).record.value, RecordValue::Follow(_)));
     assert!(matches!(block(BOB).record.value, RecordValue::Block(_)));
     assert!(matches!(profile("B").record.value, RecordValue::Profile(_)));
-    assert!(matches!(list("l").record.value, RecordValue::Other(_)));
+    assert!(matches!(list("l").record.value, RecordValue::List(_)));
     // Another createdAt is another CID.
     let l = like(&parent);
     assert_ne!(l.cid, l.created_at("2024-05-02T00:00:00.000Z").cid);
