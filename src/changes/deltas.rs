@@ -1,5 +1,5 @@
-//! Counter deltas: what a group does to like/repost/reply/quote and follower/follows/posts
-//! counts, summed per key and applied last, in key order.
+//! Counter deltas: what a group does to like/repost/reply/quote, follower/follows/posts and
+//! list member counts, summed per key and applied last, in key order.
 
 use std::collections::BTreeMap;
 
@@ -27,6 +27,8 @@ pub struct UserDelta {
 pub struct Deltas {
     pub posts: BTreeMap<String, PostDelta>,
     pub users: BTreeMap<String, UserDelta>,
+    /// Member-count changes per list URI.
+    pub lists: BTreeMap<String, i64>,
 }
 
 impl Deltas {
@@ -36,5 +38,9 @@ impl Deltas {
 
     pub fn user(&mut self, did: &str) -> &mut UserDelta {
         self.users.entry(did.to_owned()).or_default()
+    }
+
+    pub fn list(&mut self, uri: &str) -> &mut i64 {
+        self.lists.entry(uri.to_owned()).or_default()
     }
 }

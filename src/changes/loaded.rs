@@ -1,9 +1,10 @@
 //! What the database holds for exactly the keys a segment touches (see [`super::Needs`]).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 
+use super::kinds::Kind;
 use super::needs::Pair;
 use super::rows::{NotificationRow, UserState};
 
@@ -16,7 +17,7 @@ pub struct PostInfo {
     pub quote_uri: Option<String>,
 }
 
-/// A like, repost or follow already in the database: its actor and subject.
+/// A like, repost, follow or list item already in the database: its actor and subject.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EdgeInfo {
     pub cid: String,
@@ -34,10 +35,15 @@ pub struct Loaded {
     /// URI → CID.
     pub blocks: HashMap<String, String>,
     pub generic: HashMap<String, String>,
+    /// URI → CID, per table of the later kinds.
+    pub kinds: BTreeMap<Kind, HashMap<String, String>>,
+    /// List items: the list is the actor, the member the subject.
+    pub list_items: HashMap<String, EdgeInfo>,
     /// How many rows each pair has now (pairs with none are absent).
     pub like_pairs: HashMap<Pair, i64>,
     pub repost_pairs: HashMap<Pair, i64>,
     pub follow_pairs: HashMap<Pair, i64>,
+    pub list_item_pairs: HashMap<Pair, i64>,
     /// Posts up the threads of the replies being written (from [`super::Needs::reply_parents`],
     /// a few levels up): URI → author and parent.
     pub chain: HashMap<String, PostLink>,

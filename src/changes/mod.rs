@@ -6,12 +6,14 @@
 //! both know this.
 
 pub mod deltas;
+pub mod kinds;
 pub mod loaded;
 pub mod needs;
 pub mod plan;
 pub mod rows;
 
 pub use deltas::{Deltas, PostDelta, UserDelta};
+pub use kinds::{Kind, KindRow};
 pub use loaded::{Descendant, EdgeInfo, Loaded, PostInfo, PostLink};
 pub use needs::{pair_key, Lookup, Needs, Pair};
 pub use plan::{Plan, PlanStats, TableDiff};

@@ -1,7 +1,12 @@
 //! What a group of events needs from the database before it can be planned: the keys it
 //! touches, by table.
 
-/// An (actor, subject) pair, for the once-per-account counting of likes, reposts and follows.
+use std::collections::BTreeMap;
+
+use super::kinds::Kind;
+
+/// An (actor, subject) pair, for the once-per-account counting of likes, reposts and follows
+/// (and the once-per-member counting of list items, with the list as the "actor").
 pub type Pair = (String, String);
 
 pub fn pair_key(actor: &str, subject: &str) -> Pair {
@@ -18,11 +23,16 @@ pub struct Needs {
     pub follows: Vec<String>,
     pub blocks: Vec<String>,
     pub generic: Vec<String>,
+    /// URIs per table of the later kinds.
+    pub kinds: BTreeMap<Kind, Vec<String>>,
+    pub list_items: Vec<String>,
     /// Pairs named by the records being created; pairs of rows being deleted are added by the
     /// loader from the rows it finds.
     pub like_pairs: Vec<Pair>,
     pub repost_pairs: Vec<Pair>,
     pub follow_pairs: Vec<Pair>,
+    /// (list, member) pairs: a list counts each member once.
+    pub list_item_pairs: Vec<Pair>,
     /// Parents of the replies being written: their chains up the thread are loaded, for reply
     /// notifications.
     pub reply_parents: Vec<String>,

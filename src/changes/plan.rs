@@ -1,6 +1,9 @@
 //! A planned segment: the rows to delete and insert per table, the account rows to upsert, and
 //! what happened, for the stats line.
 
+use std::collections::BTreeMap;
+
+use super::kinds::{Kind, KindRow, ListItemRow};
 use super::rows::{
     BlockRow, FeedItemRow, FollowRow, GenericRow, LikeRow, NotificationRow, PostRow,
     ProfileColumns, RepostRow, UserState,
@@ -61,6 +64,9 @@ pub struct Plan {
     pub follows: TableDiff<FollowRow>,
     pub blocks: TableDiff<BlockRow>,
     pub generic: TableDiff<GenericRow>,
+    /// The later kinds, per table (only tables with changes).
+    pub kinds: BTreeMap<Kind, TableDiff<KindRow>>,
+    pub list_items: TableDiff<ListItemRow>,
     pub feed_items: TableDiff<FeedItemRow>,
     /// Notifications: `delete` holds the URIs of records whose notifications go (deleted or
     /// replaced, or recomputed), `insert` the ones that come.

@@ -1,12 +1,12 @@
-//! Counter rows: a group's deltas added to `post_aggregations` and `user_aggregations`, in key
-//! order (see [`Deltas`] on why), last in the group's transaction.
+//! Counter rows: a group's deltas added to `post_aggregations`, `user_aggregations` and
+//! `list_aggregations`, in key order (see [`Deltas`] on why), last in the group's transaction.
 
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 
 use super::CHUNK;
 use crate::changes::Deltas;
-use crate::schema::{post_aggregations, user_aggregations};
+use crate::schema::{list_aggregations, post_aggregations, user_aggregations};
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Insertable)]
 #[diesel(table_name = post_aggregations)]
@@ -25,6 +25,13 @@ pub struct UserCounts {
     pub followers_count: i64,
     pub follows_count: i64,
     pub posts_count: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Insertable)]
+#[diesel(table_name = list_aggregations)]
+pub struct ListCounts {
+    pub list_uri: String,
+    pub member_count: i64,
 }
 
 /// Applies a group's counter deltas, in key order.
@@ -75,6 +82,23 @@ pub fn write_deltas(conn: &mut PgConnection, deltas: &Deltas) -> QueryResult<()>
                 u::follows_count.eq(u::follows_count + excluded(u::follows_count)),
                 u::posts_count.eq(u::posts_count + excluded(u::posts_count)),
             ))
+            .execute(conn)?;
+    }
+    let lists: Vec<ListCounts> = deltas
+        .lists
+        .iter()
+        .map(|(uri, d)| ListCounts {
+            list_uri: uri.clone(),
+            member_count: *d,
+        })
+        .collect();
+    for chunk in lists.chunks(CHUNK) {
+        use list_aggregations::dsl as l;
+        diesel::insert_into(l::list_aggregations)
+            .values(chunk)
+            .on_conflict(l::list_uri)
+            .do_update()
+            .set(l::member_count.eq(l::member_count + excluded(l::member_count)))
             .execute(conn)?;
     }
     Ok(())

@@ -19,7 +19,7 @@ use diesel::prelude::*;
 use diesel::upsert::excluded;
 
 use super::CHUNK;
-use crate::schema::{generic_records, labels};
+use crate::schema::{labeler_services, labels};
 
 /// A label as stored. `cid` is `""` for a label on the subject whatever its version.
 #[derive(Debug, Clone, PartialEq, Eq, Insertable)]
@@ -140,27 +140,17 @@ pub fn count_in_force(conn: &mut PgConnection, at: DateTime<Utc>) -> QueryResult
         .get_result(conn)
 }
 
-/// The collection whose records make an account a labeler.
-pub const LABELER_COLLECTION: &str = "app.bsky.labeler.service";
-
 /// Most labelers `seen` returns: each is a thread and a connection, and anyone can publish a
 /// labeler record.
 pub const MAX_SEEN_LABELERS: i64 = 1000;
 
-/// The DIDs of every account whose `app.bsky.labeler.service` record we hold (today in
-/// `generic_records`), oldest record first, at most [`MAX_SEEN_LABELERS`].
+/// The DIDs of every account whose `app.bsky.labeler.service` record (key `self`, so one per
+/// account) we hold, oldest record first, at most [`MAX_SEEN_LABELERS`].
 pub fn seen_labelers(conn: &mut PgConnection) -> QueryResult<Vec<String>> {
-    use generic_records::dsl as g;
-    g::generic_records
-        .filter(g::collection.eq(LABELER_COLLECTION))
-        .select(g::author_did)
-        .order((g::indexed_at, g::author_did))
+    use labeler_services::dsl as l;
+    l::labeler_services
+        .select(l::author_did)
+        .order((l::indexed_at, l::author_did))
         .limit(MAX_SEEN_LABELERS)
         .load::<String>(conn)
-        .map(|mut dids| {
-            // An account holds one such record (`self`); a stray second one must not count twice.
-            let mut seen = std::collections::HashSet::new();
-            dids.retain(|d| seen.insert(d.clone()));
-            dids
-        })
 }

@@ -7,10 +7,11 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Text};
 
+use super::kinds;
 use crate::changes::rows::{NotificationRow, UserState};
 use crate::changes::{pair_key, Descendant, EdgeInfo, Loaded, Needs, Pair, PostInfo, PostLink};
 use crate::schema::{
-    blocks, follows, generic_records, likes, notifications, posts, reposts, users,
+    blocks, follows, generic_records, likes, list_items, notifications, posts, reposts, users,
 };
 
 pub fn load(conn: &mut PgConnection, needs: &Needs) -> QueryResult<Loaded> {
@@ -98,6 +99,25 @@ pub fn load(conn: &mut PgConnection, needs: &Needs) -> QueryResult<Loaded> {
             .collect();
     }
 
+    if !needs.list_items.is_empty() {
+        loaded.list_items = edges(
+            list_items::table
+                .filter(list_items::uri.eq_any(&needs.list_items))
+                .select((
+                    list_items::uri,
+                    list_items::cid,
+                    list_items::list_uri,
+                    list_items::subject_did,
+                ))
+                .load(conn)?,
+        );
+    }
+    for (kind, uris) in &needs.kinds {
+        loaded
+            .kinds
+            .insert(*kind, kinds::uri_cids(conn, *kind, uris)?);
+    }
+
     loaded.like_pairs = pair_counts(
         conn,
         "likes",
@@ -121,6 +141,14 @@ pub fn load(conn: &mut PgConnection, needs: &Needs) -> QueryResult<Loaded> {
         "following_did",
         &needs.follow_pairs,
         &loaded.follows,
+    )?;
+    loaded.list_item_pairs = pair_counts(
+        conn,
+        "list_items",
+        "list_uri",
+        "subject_did",
+        &needs.list_item_pairs,
+        &loaded.list_items,
     )?;
     if !needs.reply_parents.is_empty() {
         loaded.chain = chain(conn, &needs.reply_parents)?;

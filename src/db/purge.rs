@@ -6,10 +6,12 @@ use std::collections::BTreeSet;
 
 use diesel::prelude::*;
 
+use super::kinds;
 use crate::changes::rows::ProfileColumns;
-use crate::changes::Deltas;
+use crate::changes::{Deltas, Kind};
 use crate::schema::{
-    blocks, feed_items, follows, generic_records, likes, notifications, posts, reposts, users,
+    blocks, feed_items, follows, generic_records, likes, list_items, notifications, posts, reposts,
+    users,
 };
 
 /// Rows removed, for the log line.
@@ -84,6 +86,21 @@ pub fn purge_account(
         ),
     )
     .execute(conn)?;
+    // Its list items: every (list, member) pair they made was its own (an item is typed only in
+    // its list's repo), so each pair gone is a member less.
+    let items_gone: Vec<(String, String)> = diesel::delete(
+        list_items::table.filter(list_items::uri.ge(&lo).and(list_items::uri.lt(&hi))),
+    )
+    .returning((list_items::list_uri, list_items::subject_did))
+    .get_results(conn)?;
+    let members: BTreeSet<&(String, String)> = items_gone.iter().collect();
+    for (list, _) in &members {
+        *deltas.list(list) -= 1;
+    }
+    let mut kinds_gone = 0;
+    for kind in Kind::ALL {
+        kinds_gone += kinds::purge(conn, kind, &lo, &hi)?;
+    }
     // The notifications its records caused (their URIs are the repo's range), and the ones it
     // received: neither has anyone to show them to any more.
     diesel::delete(
@@ -105,6 +122,8 @@ pub fn purge_account(
             + reposts_gone.len()
             + follows_gone.len()
             + blocks_gone
-            + generic_gone,
+            + generic_gone
+            + items_gone.len()
+            + kinds_gone,
     })
 }

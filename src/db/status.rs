@@ -10,7 +10,7 @@ use super::DbError;
 use crate::schema::firehose_cursor;
 
 /// The tables `status` counts.
-pub const TABLES: [&str; 13] = [
+pub const TABLES: [&str; 26] = [
     "users",
     "posts",
     "likes",
@@ -19,10 +19,23 @@ pub const TABLES: [&str; 13] = [
     "blocks",
     "feed_items",
     "generic_records",
+    "lists",
+    "list_items",
+    "list_blocks",
+    "starter_packs",
+    "feed_generators",
+    "labeler_services",
+    "verifications",
+    "actor_statuses",
+    "notification_declarations",
+    "chat_declarations",
+    "threadgates",
+    "postgates",
     "labels",
     "notifications",
     "post_aggregations",
     "user_aggregations",
+    "list_aggregations",
     "firehose_cursor",
 ];
 

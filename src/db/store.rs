@@ -5,10 +5,11 @@
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 
-use super::CHUNK;
+use super::{kinds, CHUNK};
 use crate::changes::Plan;
 use crate::schema::{
-    blocks, feed_items, follows, generic_records, likes, notifications, posts, reposts, users,
+    blocks, feed_items, follows, generic_records, likes, list_items, notifications, posts, reposts,
+    users,
 };
 
 macro_rules! write_table {
@@ -55,6 +56,10 @@ pub fn write_plan(conn: &mut PgConnection, plan: &Plan) -> QueryResult<()> {
     write_table!(conn, plan.follows, follows);
     write_table!(conn, plan.blocks, blocks);
     write_table!(conn, plan.generic, generic_records);
+    write_table!(conn, plan.list_items, list_items);
+    for (kind, diff) in &plan.kinds {
+        kinds::write(conn, *kind, diff)?;
+    }
     write_table!(conn, plan.feed_items, feed_items);
     // A record's notifications go by its URI (the key's first column), then the new ones come.
     let notes = &plan.notifications;

@@ -2,7 +2,7 @@
 //! the URIs and (actor, subject) pairs to load before planning.
 
 use super::Indexing;
-use crate::changes::{Lookup, Needs};
+use crate::changes::{Kind, Lookup, Needs};
 use crate::decode::{OpAction, TypedEvent};
 use crate::records::{self, RecordValue};
 
@@ -15,6 +15,9 @@ pub enum Table {
     Follows,
     Blocks,
     Profile,
+    ListItems,
+    /// One of the later kinds' tables.
+    Kind(Kind),
     Generic,
 }
 
@@ -27,7 +30,34 @@ pub fn table_of(collection: &str, rkey: &str) -> Table {
         records::BLOCK => Table::Blocks,
         // The lexicon's key is the literal `self`; any other key is just some record.
         records::PROFILE if rkey == "self" => Table::Profile,
+        // Items and gates are typed only when they belong where they say (see `owned`).
+        records::LIST_ITEM => Table::ListItems,
+        records::LIST => Table::Kind(Kind::Lists),
+        records::LIST_BLOCK => Table::Kind(Kind::ListBlocks),
+        records::STARTER_PACK => Table::Kind(Kind::StarterPacks),
+        records::FEED_GENERATOR => Table::Kind(Kind::FeedGenerators),
+        records::VERIFICATION => Table::Kind(Kind::Verifications),
+        records::THREADGATE => Table::Kind(Kind::Threadgates),
+        records::POSTGATE => Table::Kind(Kind::Postgates),
+        records::LABELER_SERVICE if rkey == "self" => Table::Kind(Kind::LabelerServices),
+        records::ACTOR_STATUS if rkey == "self" => Table::Kind(Kind::ActorStatuses),
+        records::NOTIFICATION_DECLARATION if rkey == "self" => {
+            Table::Kind(Kind::NotificationDeclarations)
+        }
+        records::CHAT_DECLARATION if rkey == "self" => Table::Kind(Kind::ChatDeclarations),
         _ => Table::Generic,
+    }
+}
+
+/// Whether a record whose table is `table` is typed there: a list item only in its list's repo,
+/// a gate only with its post's repo and record key (as the reference indexes them). Any other
+/// such record is kept whole in `generic_records`, where nothing reads it as a rule.
+pub fn owned(table: Table, uri: &str, value: &RecordValue) -> bool {
+    match (table, value) {
+        (Table::ListItems, RecordValue::ListItem(item)) => item.in_list_owner_repo(uri),
+        (Table::Kind(Kind::Threadgates), RecordValue::ThreadGate(gate)) => gate.gates(uri),
+        (Table::Kind(Kind::Postgates), RecordValue::PostGate(gate)) => gate.gates(uri),
+        _ => true,
     }
 }
 
@@ -57,6 +87,10 @@ pub fn needs(events: &[&TypedEvent], lookup: Lookup, indexing: Indexing) -> Need
                 (Table::Follows, Some(RecordValue::Follow(f))) => n
                     .follow_pairs
                     .push((commit.repo.clone(), f.subject.clone())),
+                (Table::ListItems, Some(RecordValue::ListItem(item))) => {
+                    n.list_item_pairs
+                        .push((item.list.clone(), item.subject.clone()));
+                }
                 // A post's thread: up from it, for its reply notifications; down from it, for
                 // the replies that arrived first.
                 (Table::Posts, Some(RecordValue::Post(p))) if indexing.notifications => {
@@ -84,6 +118,16 @@ pub fn needs(events: &[&TypedEvent], lookup: Lookup, indexing: Indexing) -> Need
                 Table::Blocks => n.blocks.push(uri),
                 Table::Generic => n.generic.push(uri),
                 Table::Profile => {}
+                // A record of these may also be in `generic_records` (one that does not belong
+                // where it says, or kept there before its kind was typed).
+                Table::ListItems => {
+                    n.list_items.push(uri.clone());
+                    n.generic.push(uri);
+                }
+                Table::Kind(kind) => {
+                    n.kinds.entry(kind).or_default().push(uri.clone());
+                    n.generic.push(uri);
+                }
             }
         }
     }
@@ -95,13 +139,23 @@ pub fn needs(events: &[&TypedEvent], lookup: Lookup, indexing: Indexing) -> Need
         &mut n.follows,
         &mut n.blocks,
         &mut n.generic,
+        &mut n.list_items,
         &mut n.reply_parents,
         &mut n.changed_posts,
     ] {
         v.sort();
         v.dedup();
     }
-    for v in [&mut n.like_pairs, &mut n.repost_pairs, &mut n.follow_pairs] {
+    for v in n.kinds.values_mut() {
+        v.sort();
+        v.dedup();
+    }
+    for v in [
+        &mut n.like_pairs,
+        &mut n.repost_pairs,
+        &mut n.follow_pairs,
+        &mut n.list_item_pairs,
+    ] {
         v.sort();
         v.dedup();
     }

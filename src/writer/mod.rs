@@ -6,6 +6,7 @@
 pub mod apply;
 pub mod input;
 pub mod keys;
+mod kinds;
 mod notify;
 pub mod plan;
 mod rows;

@@ -15,17 +15,20 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
-use super::keys::{at_uri, table_of, Table};
+use super::keys::{at_uri, owned, table_of, Table};
+use super::kinds::{kind_row, list_item_row, Origin};
 use super::notify::{self, Notifications, Source};
 use super::rows::{created_at_of, feed_items, like_row, post_row, profile_columns, repost_row};
 use super::sim::TableSim;
 use super::Indexing;
+use crate::changes::kinds::ListItemRow;
 use crate::changes::rows::{
     BlockRow, FollowRow, GenericRow, LikeRow, NotificationRow, PostRow, ProfileColumns, RepostRow,
     UserState,
 };
 use crate::changes::{
-    pair_key, Deltas, Descendant, EdgeInfo, Loaded, Pair, Plan, PlanStats, PostInfo, PostLink,
+    pair_key, Deltas, Descendant, EdgeInfo, Kind, KindRow, Loaded, Pair, Plan, PlanStats, PostInfo,
+    PostLink,
 };
 use crate::decode::{Account, AccountStatus, Commit, Op, OpAction, TypedEvent};
 use crate::records::{Record, RecordValue};
@@ -46,6 +49,8 @@ struct Planner<'d> {
     follows: Edges<FollowRow>,
     blocks: TableSim<String, BlockRow>,
     generic: TableSim<String, GenericRow>,
+    list_items: Edges<ListItemRow>,
+    kinds: BTreeMap<Kind, TableSim<String, KindRow>>,
     notes: Notifications,
     /// Posts up the threads of the replies written, and replies held below the posts written
     /// (see `Loaded`), for reply notifications.
@@ -70,11 +75,21 @@ pub fn plan(
         users_dirty: HashSet::new(),
         profiles: BTreeMap::new(),
         posts: TableSim::new(loaded.posts),
-        likes: Edges::new(Kind::Like, loaded.likes, loaded.like_pairs),
-        reposts: Edges::new(Kind::Repost, loaded.reposts, loaded.repost_pairs),
-        follows: Edges::new(Kind::Follow, loaded.follows, loaded.follow_pairs),
+        likes: Edges::new(EdgeKind::Like, loaded.likes, loaded.like_pairs),
+        reposts: Edges::new(EdgeKind::Repost, loaded.reposts, loaded.repost_pairs),
+        follows: Edges::new(EdgeKind::Follow, loaded.follows, loaded.follow_pairs),
         blocks: TableSim::new(loaded.blocks),
         generic: TableSim::new(loaded.generic),
+        list_items: Edges::new(
+            EdgeKind::ListItem,
+            loaded.list_items,
+            loaded.list_item_pairs,
+        ),
+        kinds: loaded
+            .kinds
+            .into_iter()
+            .map(|(kind, rows)| (kind, TableSim::new(rows)))
+            .collect(),
         notes: Notifications::new(indexing.notifications),
         chain: loaded.chain,
         descendants: loaded.descendants,
@@ -205,8 +220,15 @@ impl Planner<'_> {
     fn op(&mut self, did: &str, op: &Op, time: DateTime<Utc>) {
         let uri = at_uri(did, &op.collection, &op.rkey);
         let cid = op.cid.map(|c| c.to_string()).unwrap_or_default();
-        let table = table_of(&op.collection, &op.rkey);
+        let mut table = table_of(&op.collection, &op.rkey);
         let record = op.record.as_ref();
+        if let Some(r) = record {
+            if !owned(table, &uri, &r.value) {
+                // Now (or still) not where it says it belongs: kept whole, no longer typed.
+                self.drop_typed(table, &uri);
+                table = Table::Generic;
+            }
+        }
         match (table, record.map(|r| &r.value)) {
             (Table::Posts, Some(RecordValue::Post(post))) => {
                 if self.posts.get(&uri).is_some_and(|p| p.cid == cid) {
@@ -342,6 +364,43 @@ impl Planner<'_> {
                 self.profiles
                     .insert(did.to_owned(), ProfileColumns::default());
             }
+            (Table::ListItems, Some(RecordValue::ListItem(item))) => {
+                self.generic.remove(&uri);
+                let origin = Origin {
+                    uri: &uri,
+                    did,
+                    cid: &cid,
+                    time,
+                };
+                if let Some(r) = record {
+                    let row = list_item_row(&origin, item, r);
+                    self.list_items
+                        .put(self.deltas, &uri, &item.list, &item.subject, &cid, row);
+                }
+            }
+            (Table::Kind(kind), Some(value)) => {
+                self.generic.remove(&uri);
+                let origin = Origin {
+                    uri: &uri,
+                    did,
+                    cid: &cid,
+                    time,
+                };
+                if kind == Kind::Lists {
+                    // Every list has its member count, zero or not.
+                    self.deltas.list(&uri);
+                }
+                let sim = self.kind(kind);
+                if sim.get(&uri) != Some(&cid) {
+                    if let Some(row) = record.and_then(|r| kind_row(kind, &origin, value, r)) {
+                        sim.put(&uri, cid, row);
+                    }
+                }
+            }
+            (Table::ListItems | Table::Kind(_), None) => {
+                self.generic.remove(&uri);
+                self.drop_typed(table, &uri);
+            }
             (Table::Generic, Some(RecordValue::Other(g))) => {
                 if self.generic.get(&uri) != Some(&cid) {
                     let row = GenericRow {
@@ -376,6 +435,25 @@ impl Planner<'_> {
             }
             // Decoding pairs every collection with its record type; nothing else reaches here.
             (_, Some(_)) => {}
+        }
+    }
+
+    fn kind(&mut self, kind: Kind) -> &mut TableSim<String, KindRow> {
+        self.kinds
+            .entry(kind)
+            .or_insert_with(|| TableSim::new(HashMap::new()))
+    }
+
+    /// Removes the row of `uri` from its typed table, if it is one of the later kinds'.
+    fn drop_typed(&mut self, table: Table, uri: &str) {
+        match table {
+            Table::ListItems => {
+                self.list_items.remove(self.deltas, uri);
+            }
+            Table::Kind(kind) => {
+                self.kind(kind).remove(uri);
+            }
+            _ => {}
         }
     }
 
@@ -542,6 +620,13 @@ impl Planner<'_> {
             follows: self.follows.sim.finish(),
             blocks: self.blocks.finish(),
             generic: self.generic.finish(),
+            kinds: self
+                .kinds
+                .into_iter()
+                .map(|(kind, sim)| (kind, sim.finish()))
+                .filter(|(_, diff)| !diff.is_empty())
+                .collect(),
+            list_items: self.list_items.sim.finish(),
             feed_items,
             notifications: self.notes.finish(),
             purge,
@@ -551,33 +636,36 @@ impl Planner<'_> {
 }
 
 #[derive(Clone, Copy)]
-enum Kind {
+enum EdgeKind {
     Like,
     Repost,
     Follow,
+    /// A list's member: the list is the actor, the account the subject.
+    ListItem,
 }
 
-fn bump(deltas: &mut Deltas, kind: Kind, actor: &str, subject: &str, by: i64) {
+fn bump(deltas: &mut Deltas, kind: EdgeKind, actor: &str, subject: &str, by: i64) {
     match kind {
-        Kind::Like => deltas.post(subject).likes += by,
-        Kind::Repost => deltas.post(subject).reposts += by,
-        Kind::Follow => {
+        EdgeKind::Like => deltas.post(subject).likes += by,
+        EdgeKind::Repost => deltas.post(subject).reposts += by,
+        EdgeKind::Follow => {
             deltas.user(subject).followers += by;
             deltas.user(actor).follows += by;
         }
+        EdgeKind::ListItem => *deltas.list(actor) += by,
     }
 }
 
-/// A table of likes, reposts or follows, with the number of rows each (actor, subject) pair has,
-/// so each pair counts once however many records make it.
+/// A table of likes, reposts, follows or list items, with the number of rows each (actor,
+/// subject) pair has, so each pair counts once however many records make it.
 struct Edges<R> {
-    kind: Kind,
+    kind: EdgeKind,
     sim: TableSim<EdgeInfo, R>,
     pairs: HashMap<Pair, i64>,
 }
 
 impl<R> Edges<R> {
-    fn new(kind: Kind, rows: HashMap<String, EdgeInfo>, pairs: HashMap<Pair, i64>) -> Edges<R> {
+    fn new(kind: EdgeKind, rows: HashMap<String, EdgeInfo>, pairs: HashMap<Pair, i64>) -> Edges<R> {
         Edges {
             kind,
             sim: TableSim::new(rows),

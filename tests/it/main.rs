@@ -29,6 +29,7 @@ mod repo_support;
 mod service;
 mod storage;
 mod storage_cases;
+mod storage_kinds;
 mod syntax;
 mod tools;
 mod verify;

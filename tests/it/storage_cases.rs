@@ -17,8 +17,8 @@ use skyindex::writer::apply::{apply_group, GroupStats};
 
 use crate::common::db::TestDb;
 use crate::common::events::{
-    self, at_uri, block, create, delete, follow, like, list, post, profile, refs, repost, rkey,
-    time_of, try_record, update, Ref, Stream, LIST,
+    self, at_uri, block, create, delete, follow, like, list, note, post, profile, refs, repost,
+    rkey, time_of, try_record, update, Ref, Stream, LIST, NOTE,
 };
 use crate::common::truth;
 
@@ -1423,20 +1423,30 @@ fn profile_create_update_delete() {
 }
 
 #[test]
-fn blocks_and_generic_records_follow_the_repo() {
+fn blocks_lists_and_generic_records_follow_the_repo() {
     let l1 = list("first name");
     let l2 = list("second name");
+    let n1 = note("first text");
+    let n2 = note("second text");
     let mut s = Stream::new();
     s.commit(
         BOB,
-        vec![create(&rkey(10), &block(DAVE)), create(&rkey(11), &l1)],
+        vec![
+            create(&rkey(10), &block(DAVE)),
+            create(&rkey(11), &l1),
+            create(&rkey(12), &n1),
+        ],
     );
     let created = s.mark();
-    s.commit(BOB, vec![update(&rkey(11), &l2)]);
+    s.commit(BOB, vec![update(&rkey(11), &l2), update(&rkey(12), &n2)]);
     let updated = s.mark();
     s.commit(
         BOB,
-        vec![delete(records::BLOCK, &rkey(10)), delete(LIST, &rkey(11))],
+        vec![
+            delete(records::BLOCK, &rkey(10)),
+            delete(LIST, &rkey(11)),
+            delete(NOTE, &rkey(12)),
+        ],
     );
     let events = s.events;
 
@@ -1450,21 +1460,30 @@ fn blocks_and_generic_records_follow_the_repo() {
         )]
     );
     assert_eq!(
-        rows(conn, "generic_records"),
+        rows(conn, "lists"),
         vec![(at_uri(BOB, LIST, &rkey(11)), l1.cid.to_string())]
+    );
+    assert_eq!(
+        rows(conn, "generic_records"),
+        vec![(at_uri(BOB, NOTE, &rkey(12)), n1.cid.to_string())]
     );
     // Blocks feed no counter.
     assert_eq!(user_counts(conn, DAVE), None);
 
     let mut case = settle(&events[..updated]);
     assert_eq!(
-        rows(&mut case.conn, "generic_records"),
+        rows(&mut case.conn, "lists"),
         vec![(at_uri(BOB, LIST, &rkey(11)), l2.cid.to_string())]
+    );
+    assert_eq!(
+        rows(&mut case.conn, "generic_records"),
+        vec![(at_uri(BOB, NOTE, &rkey(12)), n2.cid.to_string())]
     );
 
     let mut case = settle(&events);
-    assert!(rows(&mut case.conn, "blocks").is_empty());
-    assert!(rows(&mut case.conn, "generic_records").is_empty());
+    for table in ["blocks", "lists", "generic_records"] {
+        assert!(rows(&mut case.conn, table).is_empty(), "{table}");
+    }
 }
 
 #[test]

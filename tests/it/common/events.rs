@@ -113,7 +113,7 @@ fn map<'a>(entries: impl IntoIterator<Item = (&'a str, Ipld)>) -> Ipld {
     )
 }
 
-fn string(s: &str) -> Ipld {
+pub fn string(s: &str) -> Ipld {
     Ipld::String(s.to_owned())
 }
 
@@ -235,7 +235,7 @@ pub fn profile(display_name: &str) -> Rec {
     )
 }
 
-/// A record of a collection we keep whole in `generic_records`: a list.
+/// A curation list (`lists`).
 pub fn list(name: &str) -> Rec {
     record(
         LIST,
@@ -244,6 +244,17 @@ pub fn list(name: &str) -> Rec {
             ("purpose", string("app.bsky.graph.defs#curatelist")),
             ("createdAt", string(CREATED_AT)),
         ],
+    )
+}
+
+/// A collection no lexicon of ours types, kept whole in `generic_records`.
+pub const NOTE: &str = "com.example.note";
+
+/// A record of [`NOTE`].
+pub fn note(text: &str) -> Rec {
+    record(
+        NOTE,
+        [("text", string(text)), ("createdAt", string(CREATED_AT))],
     )
 }
 

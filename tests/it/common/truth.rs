@@ -15,16 +15,78 @@ pub struct Truth {
     pub truth: Value,
 }
 
-/// The table each collection lands in.
-pub fn table_of(collection: &str) -> &'static str {
+/// The tables a record can land in, generic last.
+pub const TABLES: [&str; 19] = [
+    "posts",
+    "likes",
+    "reposts",
+    "follows",
+    "blocks",
+    "profiles",
+    "lists",
+    "list_items",
+    "list_blocks",
+    "starter_packs",
+    "feed_generators",
+    "labeler_services",
+    "verifications",
+    "actor_statuses",
+    "notification_declarations",
+    "chat_declarations",
+    "threadgates",
+    "postgates",
+    "generic_records",
+];
+
+/// The table each collection lands in (the key and the content decide for a few: a record of
+/// a `self`-keyed kind under any other key, a list item outside its list's repo and a gate not
+/// beside its post stay generic).
+pub fn table_of(collection: &str, rkey: &str) -> &'static str {
+    let own = rkey == "self";
     match collection {
         "app.bsky.feed.post" => "posts",
         "app.bsky.feed.like" => "likes",
         "app.bsky.feed.repost" => "reposts",
         "app.bsky.graph.follow" => "follows",
         "app.bsky.graph.block" => "blocks",
-        "app.bsky.actor.profile" => "profiles",
+        "app.bsky.actor.profile" if own => "profiles",
+        "app.bsky.graph.list" => "lists",
+        "app.bsky.graph.listitem" => "list_items",
+        "app.bsky.graph.listblock" => "list_blocks",
+        "app.bsky.graph.starterpack" => "starter_packs",
+        "app.bsky.feed.generator" => "feed_generators",
+        "app.bsky.labeler.service" if own => "labeler_services",
+        "app.bsky.graph.verification" => "verifications",
+        "app.bsky.actor.status" if own => "actor_statuses",
+        "app.bsky.notification.declaration" if own => "notification_declarations",
+        "chat.bsky.actor.declaration" if own => "chat_declarations",
+        "app.bsky.feed.threadgate" => "threadgates",
+        "app.bsky.feed.postgate" => "postgates",
         _ => "generic_records",
+    }
+}
+
+/// [`table_of`] for a record as the truth lists it, its content included.
+fn table_of_record(r: &Value) -> &'static str {
+    let s = |k: &str| r[k].as_str().unwrap_or_default();
+    let (did, collection, rkey) = (s("did"), s("collection"), s("rkey"));
+    let owned = match collection {
+        "app.bsky.graph.listitem" => {
+            r["value"]["list"]
+                .as_str()
+                .and_then(|u| u.strip_prefix("at://"))
+                .and_then(|u| u.split('/').next())
+                == Some(did)
+        }
+        "app.bsky.feed.threadgate" | "app.bsky.feed.postgate" => {
+            r["value"]["post"].as_str() == Some(&format!("at://{did}/app.bsky.feed.post/{rkey}"))
+        }
+        _ => true,
+    };
+    if owned {
+        table_of(collection, rkey)
+    } else {
+        "generic_records"
     }
 }
 
@@ -36,25 +98,16 @@ pub fn load(dir: &Path) -> Truth {
         serde_json::from_slice(&std::fs::read(dir.join("summary.json")).expect("summary.json"))
             .expect("summary json");
     let mut records: BTreeMap<&'static str, BTreeSet<(String, String)>> = BTreeMap::new();
-    for t in [
-        "posts",
-        "likes",
-        "reposts",
-        "follows",
-        "blocks",
-        "profiles",
-        "generic_records",
-    ] {
+    for t in TABLES {
         records.insert(t, BTreeSet::new());
     }
     for r in truth["records"].as_array().expect("records") {
-        let collection = r["collection"].as_str().expect("collection");
         let pair = (
             r["uri"].as_str().expect("uri").to_owned(),
             r["cid"].as_str().expect("cid").to_owned(),
         );
         records
-            .get_mut(table_of(collection))
+            .get_mut(table_of_record(r))
             .expect("table")
             .insert(pair);
     }
@@ -177,10 +230,8 @@ pub fn differences(conn: &mut PgConnection, truth: &Truth) -> Vec<String> {
             ));
         }
     }
-    for did in truth.truth["expectations"]["deletedAccounts"]
-        .as_array()
-        .expect("deletedAccounts")
-    {
+    let deleted = truth.truth["expectations"]["deletedAccounts"].as_array();
+    for did in deleted.into_iter().flatten() {
         let did = did.as_str().expect("did");
         match accounts.get(did) {
             Some(a) if a.status.as_deref() == Some("deleted") && !a.active => {
@@ -222,6 +273,46 @@ pub fn differences(conn: &mut PgConnection, truth: &Truth) -> Vec<String> {
             }
         }
     }
+    // Members count once per account, whatever the number of items naming it.
+    let mut members: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for r in truth.truth["records"].as_array().expect("records") {
+        if table_of_record(r) == "list_items" {
+            let list = r["value"]["list"].as_str().unwrap_or_default().to_owned();
+            let subject = r["value"]["subject"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            members.entry(list).or_default().insert(subject);
+        }
+    }
+    #[derive(QueryableByName)]
+    struct ListCount {
+        #[diesel(sql_type = Text)]
+        list_uri: String,
+        #[diesel(sql_type = BigInt)]
+        member_count: i64,
+    }
+    let counted: BTreeMap<String, i64> =
+        diesel::sql_query("SELECT list_uri, member_count FROM list_aggregations")
+            .load::<ListCount>(conn)
+            .expect("list counts")
+            .into_iter()
+            .map(|c| (c.list_uri, c.member_count))
+            .collect();
+    for (list, subjects) in &members {
+        let got = counted.get(list).copied().unwrap_or(0);
+        if got != subjects.len() as i64 {
+            diffs.push(format!(
+                "list {list}: members = {got}, truth {}",
+                subjects.len()
+            ));
+        }
+    }
+    for (list, got) in &counted {
+        if *got != 0 && !members.contains_key(list) {
+            diffs.push(format!("list {list}: members = {got}, truth 0"));
+        }
+    }
     diffs
 }
 
@@ -241,6 +332,19 @@ pub fn dump(conn: &mut PgConnection) -> BTreeMap<String, Vec<String>> {
         ("follows", "uri"),
         ("blocks", "uri"),
         ("feed_items", "uri"),
+        ("lists", "uri"),
+        ("list_items", "uri"),
+        ("list_blocks", "uri"),
+        ("starter_packs", "uri"),
+        ("feed_generators", "uri"),
+        ("labeler_services", "uri"),
+        ("verifications", "uri"),
+        ("actor_statuses", "uri"),
+        ("notification_declarations", "uri"),
+        ("chat_declarations", "uri"),
+        ("threadgates", "uri"),
+        ("postgates", "uri"),
+        ("list_aggregations", "list_uri"),
         ("generic_records", "uri"),
         ("notifications", "record_uri, recipient_did, reason"),
         ("post_aggregations", "post_uri"),
