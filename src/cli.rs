@@ -41,6 +41,17 @@ pub enum Command {
     Health(HealthArgs),
     /// Print cursor, lag, last event time, row counts and counter totals.
     Status(StatusArgs),
+    /// Mark repositories to be fetched again whole by the running service (`--backfill seen`).
+    Resync(ResyncArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ResyncArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// The repositories' DIDs.
+    #[arg(required = true)]
+    pub dids: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -111,6 +122,39 @@ pub struct RunArgs {
     pub identity: IdentityArgs,
     #[command(flatten)]
     pub labelers: LabelerArgs,
+    #[command(flatten)]
+    pub backfill: BackfillArgs,
+}
+
+/// Backfill and repair (README, "Backfill and repair").
+#[derive(Debug, Args)]
+pub struct BackfillArgs {
+    /// `none`: index what the stream carries (no repo is ever fetched); `seen`: every repo the
+    /// stream shows is fetched whole from its PDS and kept complete: after a `#sync`, a commit
+    /// that does not chain to what we hold, or an operator's `resync`.
+    #[arg(
+        long,
+        env = "SKYINDEX_BACKFILL",
+        default_value = "none",
+        value_name = "none|seen"
+    )]
+    pub backfill: String,
+    /// Repositories fetched at once, overall.
+    #[arg(long, env = "SKYINDEX_BACKFILL_FETCHERS", default_value_t = 8)]
+    pub backfill_fetchers: usize,
+    /// getRepo requests per second toward one PDS (a token bucket; the reference PDS allows
+    /// about 20).
+    #[arg(long, env = "SKYINDEX_BACKFILL_HOST_RATE", default_value_t = 5.0)]
+    pub backfill_host_rate: f64,
+    /// getRepo requests in flight toward one PDS.
+    #[arg(long, env = "SKYINDEX_BACKFILL_HOST_IN_FLIGHT", default_value_t = 4)]
+    pub backfill_host_in_flight: usize,
+    /// Largest repository export read, in MiB.
+    #[arg(long, env = "SKYINDEX_BACKFILL_MAX_MIB", default_value_t = 512)]
+    pub backfill_max_mib: usize,
+    /// Longest one getRepo may take, body included (e.g. 5m).
+    #[arg(long, env = "SKYINDEX_BACKFILL_TIMEOUT", default_value = "5m")]
+    pub backfill_timeout: String,
 }
 
 /// Labelers to follow (their `subscribeLabels` streams, into the `labels` table).

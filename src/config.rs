@@ -9,7 +9,8 @@ use url::Url;
 use crate::cli::{IdentityArgs, LabelerArgs, RunArgs};
 use crate::identity::IdentityConfig;
 use crate::pipeline::{
-    CollectionFilter, FilterError, Indexing, LabelerSettings, Settings, VerifyMode, VerifySettings,
+    BackfillSettings, CollectionFilter, FilterError, Indexing, LabelerSettings, Settings,
+    VerifyMode, VerifySettings,
 };
 use crate::redact::redact;
 use crate::source::websocket::{self, EndpointError};
@@ -40,6 +41,13 @@ fn value(flag: &'static str, value: &str, expected: impl Into<String>) -> Config
         value: value.to_owned(),
         expected: expected.into(),
     }
+}
+
+/// `--backfill`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backfill {
+    None,
+    Seen,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,6 +181,18 @@ impl RunConfig {
             ));
         }
         Url::parse(&a.db.database_url).map_err(ConfigError::DatabaseUrl)?;
+        let backfill = match a.backfill.backfill.as_str() {
+            "none" => Backfill::None,
+            "seen" => Backfill::Seen,
+            other => return Err(value("--backfill", other, "expected none or seen")),
+        };
+        let backfill_settings = BackfillSettings {
+            fetchers: a.backfill.backfill_fetchers.max(1),
+            host_rate: a.backfill.backfill_host_rate,
+            host_in_flight: a.backfill.backfill_host_in_flight.max(1),
+            max_bytes: a.backfill.backfill_max_mib.saturating_mul(1 << 20),
+            timeout: parse_duration("--backfill-timeout", &a.backfill.backfill_timeout)?,
+        };
         Ok(RunConfig {
             database_url: a.db.database_url.clone(),
             cursor,
@@ -197,8 +217,10 @@ impl RunConfig {
                 verify: verify_settings(&a.identity)?,
                 indexing: Indexing {
                     notifications: on_off("--notifications", &a.notifications)?,
+                    repo_sync: backfill != Backfill::None,
                 },
                 labelers: labeler_settings(&a.labelers, a.identity.allow_private_hosts)?,
+                backfill: (backfill != Backfill::None).then_some(backfill_settings),
             },
             identity: identity_config(&a.identity)?,
         })

@@ -50,6 +50,7 @@ pub mod shutdown;
 pub mod source;
 pub mod stats;
 
+pub mod sync;
 pub mod syntax;
 pub mod verify;
 pub mod writer;

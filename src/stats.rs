@@ -98,6 +98,16 @@ pub struct Stats {
     pub unverified: AtomicU64,
     pub unverified_by_reason: Mutex<BTreeMap<&'static str, u64>>,
     pub rev_gaps: AtomicU64,
+    /// Backfill (README, "Backfill and repair"): live events held for repos under resync, and
+    /// dropped for repos waiting for theirs; commits and `#sync`s that sent a repo to resync;
+    /// snapshots cut over, the records they held, fetches failed, and the bytes fetched.
+    pub sync_buffered: AtomicU64,
+    pub sync_dropped: AtomicU64,
+    pub chain_breaks: AtomicU64,
+    pub repos_synced: AtomicU64,
+    pub backfill_records: AtomicU64,
+    pub repos_failed: AtomicU64,
+    pub fetch_bytes: AtomicU64,
     /// Labels committed (in batches from labelers), and the rows they inserted or replaced
     /// (fewer: replays and older labels change nothing, and of one identity's labels in one
     /// transaction only the newest is written).
@@ -208,6 +218,20 @@ impl Stats {
             .unwrap_or_else(|p| p.into_inner())
             .entry(reason)
             .or_default() += 1;
+    }
+
+    /// The closing line's backfill figures.
+    pub fn backfill_summary(&self) -> String {
+        format!(
+            "repos_synced={} repos_failed={} backfill_records={} fetch_bytes={} sync_buffered={} sync_dropped={} chain_breaks={}",
+            self.repos_synced.load(Relaxed),
+            self.repos_failed.load(Relaxed),
+            self.backfill_records.load(Relaxed),
+            self.fetch_bytes.load(Relaxed),
+            self.sync_buffered.load(Relaxed),
+            self.sync_dropped.load(Relaxed),
+            self.chain_breaks.load(Relaxed),
+        )
     }
 
     /// The closing line's label figures: `labels=… label_rows_written=… labels_refused=…

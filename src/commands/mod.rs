@@ -7,6 +7,7 @@ mod health;
 mod inspect;
 mod migrate;
 mod replay;
+mod resync;
 mod run;
 mod status;
 
@@ -25,5 +26,6 @@ pub fn run(command: Command) -> Result<ExitCode, CommandError> {
         Command::Replay(args) => replay::run(&args),
         Command::Health(args) => health::run(&args),
         Command::Status(args) => status::run(&args),
+        Command::Resync(args) => resync::run(&args),
     }
 }

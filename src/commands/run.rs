@@ -12,10 +12,13 @@ use crate::cli::RunArgs;
 use crate::config::RunConfig;
 use crate::db::{connect, cursor, migrate, pool, DbError};
 use crate::error_chain::chain;
-use crate::identity::Identities;
-use crate::pipeline::{self, Outcome, Start, VerifyMode};
+use crate::identity::http_ureq::UreqClient;
+use crate::identity::limit::HostLimiter;
+use crate::identity::{Identities, LimitConfig};
+use crate::pipeline::{self, BackfillSettings, Outcome, Start, VerifyMode};
 use crate::redact::redact;
 use crate::source::SourceSpec;
+use crate::sync::Fetcher;
 
 pub fn run(args: &RunArgs) -> Result<ExitCode, CommandError> {
     let config = RunConfig::from_args(args)?;
@@ -27,9 +30,11 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, CommandError> {
         Ok(()) | Err(DbError::Unreachable { .. }) => {}
         Err(e) => return Err(e.into()),
     }
+    // The backfill scheduler takes one more connection, now and then.
+    let backfill = config.pipeline.backfill.clone();
     let db = pool::build(
         &config.database_url,
-        config.pool_size,
+        config.pool_size + u32::from(backfill.is_some()),
         config.synchronous_commit_off,
     );
     let Some(mut keeper_conn) = pool::get_retrying(&db, &stop) else {
@@ -83,14 +88,36 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, CommandError> {
             }
         );
     }
-    let identities = if settings.verify.needs_identities() || settings.labelers.any() {
-        Some(Arc::new(
-            Identities::new(config.identity.clone()).map_err(CommandError::Identity)?,
-        ))
-    } else {
-        None
+    let identities =
+        if settings.verify.needs_identities() || settings.labelers.any() || backfill.is_some() {
+            Some(Arc::new(
+                Identities::new(config.identity.clone()).map_err(CommandError::Identity)?,
+            ))
+        } else {
+            None
+        };
+    let fetcher = match (&backfill, &identities) {
+        (Some(b), Some(ids)) => {
+            info!(
+                "backfill: seen (fetchers={} per-host rate={}/s in-flight={} max={} MiB)",
+                b.fetchers,
+                b.host_rate,
+                b.host_in_flight,
+                b.max_bytes >> 20
+            );
+            Some(Arc::new(fetcher(&config, b, ids.clone())?))
+        }
+        _ => None,
     };
-    match pipeline::service::run(settings, &db, keeper_conn, start, identities, &stop)? {
+    match pipeline::service::run(
+        settings,
+        &db,
+        keeper_conn,
+        start,
+        identities,
+        fetcher,
+        &stop,
+    )? {
         Outcome::Clean | Outcome::Abandoned => Ok(ExitCode::SUCCESS),
         Outcome::SourceFailed(e) => {
             error!(
@@ -100,4 +127,27 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, CommandError> {
             Ok(ExitCode::FAILURE)
         }
     }
+}
+
+/// The getRepo client: the identity client's guard and TLS, with the backfill's own timeout,
+/// size cap and per-host limits.
+fn fetcher(
+    config: &RunConfig,
+    b: &BackfillSettings,
+    identities: Arc<Identities>,
+) -> Result<Fetcher, CommandError> {
+    let mut http = Identities::http_config(&config.identity).map_err(CommandError::Identity)?;
+    http.total_timeout = b.timeout;
+    http.read_timeout = http.read_timeout.max(std::time::Duration::from_secs(30));
+    let limits = LimitConfig {
+        rate_per_sec: b.host_rate,
+        max_in_flight: b.host_in_flight,
+        ..crate::sync::fetch::default_limits()
+    };
+    Ok(Fetcher {
+        identities,
+        http: Arc::new(UreqClient::new(&http)),
+        limiter: HostLimiter::new(limits),
+        max_bytes: b.max_bytes,
+    })
 }

@@ -14,6 +14,7 @@ pub mod load;
 pub mod migrate;
 pub mod pool;
 pub mod purge;
+pub mod repos;
 pub mod status;
 pub mod store;
 pub mod threads;

@@ -10,8 +10,8 @@ use super::error::HttpError;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpResponse {
     pub status: u16,
-    /// The body of a 2xx response, at most the cap asked for; empty for other statuses (nothing
-    /// we do reads an error page, so it is not downloaded).
+    /// The body of a 2xx response, at most the cap asked for; of a 4xx, its first 4 KiB (an
+    /// XRPC error's name); empty for other statuses.
     pub body: Vec<u8>,
 }
 

@@ -24,6 +24,9 @@ use super::http::{HttpGet, HttpResponse};
 /// Largest response header block read: ours are small, a hostile one is cut here.
 const MAX_HEADER_BYTES: usize = 16 * 1024;
 
+/// Most of a 4xx body read (XRPC errors are a small JSON object).
+const MAX_ERROR_BODY: usize = 4096;
+
 /// A blocking HTTP client with timeouts, a body cap, bounded redirects and the SSRF guard.
 pub struct UreqClient {
     agent: ureq::Agent,
@@ -118,10 +121,19 @@ impl UreqClient {
             return Ok(Hop::Redirect(next));
         }
         if !(200..300).contains(&status) {
-            return Ok(Hop::Done(HttpResponse {
-                status,
-                body: Vec::new(),
-            }));
+            // A client error's body names the XRPC error (`RepoNotFound`, …): read a little
+            // of it; nothing else of an error page is downloaded.
+            let body = if (400..500).contains(&status) {
+                response
+                    .body_mut()
+                    .with_config()
+                    .limit(MAX_ERROR_BODY as u64)
+                    .read_to_vec()
+                    .unwrap_or_default()
+            } else {
+                Vec::new()
+            };
+            return Ok(Hop::Done(HttpResponse { status, body }));
         }
         let declared = response
             .headers()

@@ -108,6 +108,12 @@ impl LabelRouter {
     }
 }
 
+impl crate::sync::ToWriters for LabelRouter {
+    fn send(&self, did: &str, envelope: Envelope, stop: &AtomicBool) -> bool {
+        LabelRouter::send(self, did, envelope, stop)
+    }
+}
+
 /// One labeler followed.
 pub struct Followed {
     pub did: Arc<str>,

@@ -17,4 +17,4 @@ pub use crate::verify::{VerifyMode, VerifySettings};
 pub use crate::writer::Indexing;
 pub use filter::{CollectionFilter, FilterError};
 pub use labelers::LabelerSettings;
-pub use service::{Outcome, Settings, Start};
+pub use service::{BackfillSettings, Outcome, Settings, Start};

@@ -35,6 +35,7 @@ use crate::source::capture::CaptureError;
 use crate::source::websocket::RelayConfig;
 use crate::source::{self, SourceSpec};
 use crate::stats::Stats;
+use crate::sync::{Fetcher, Stage, StageSettings};
 use crate::verify::{Verifier, VerifySettings};
 use crate::writer::worker::{Writer, WriterConfig};
 use crate::writer::{Envelope, Indexing};
@@ -62,6 +63,18 @@ pub struct Settings {
     pub verify: VerifySettings,
     pub indexing: Indexing,
     pub labelers: LabelerSettings,
+    /// Backfill and repair, when on.
+    pub backfill: Option<BackfillSettings>,
+}
+
+/// `--backfill seen`'s settings.
+#[derive(Debug, Clone)]
+pub struct BackfillSettings {
+    pub fetchers: usize,
+    pub host_rate: f64,
+    pub host_in_flight: usize,
+    pub max_bytes: usize,
+    pub timeout: Duration,
 }
 
 /// Where the stream starts.
@@ -101,6 +114,7 @@ pub fn run(
     keeper_conn: PgPooled,
     start: Start,
     identities: Option<Arc<Identities>>,
+    fetcher: Option<Arc<Fetcher>>,
     stop: &Arc<AtomicBool>,
 ) -> Result<Outcome, SpawnError> {
     let verifier = identities
@@ -116,6 +130,28 @@ pub fn run(
         probe,
         label_senders,
     } = start_writers(settings, pool, &progress, &stats)?;
+    // The backfill stage reaches the writers as the labelers do: through a router it closes
+    // when it stops, so the writers can end.
+    let sync_router = Arc::new(LabelRouter::new(label_senders.clone()));
+    let backfill = match (&settings.backfill, fetcher) {
+        (Some(b), Some(fetcher)) => Some(
+            Stage::start(
+                StageSettings {
+                    fetchers: b.fetchers,
+                    ..StageSettings::default()
+                },
+                pool.clone(),
+                fetcher,
+                sync_router.clone(),
+                stats.clone(),
+            )
+            .map_err(|e| SpawnError("backfill", e))?,
+        ),
+        _ => {
+            sync_router.close();
+            None
+        }
+    };
     let labelers = identities.filter(|_| settings.labelers.any()).map(|ids| {
         Labelers::new(
             settings.labelers.clone(),
@@ -173,12 +209,19 @@ pub fn run(
         if let Some(l) = &labelers {
             l.stop();
         }
+        if let Some(b) = &backfill {
+            b.stop();
+        }
+        sync_router.close();
 
         let drained = drain(writer_handles, settings.shutdown_timeout, stop, &progress);
         writers_done.store(true, Relaxed);
         let saved = keeper.join().ok().flatten();
         if let Some(l) = &labelers {
             l.join(LABELERS_JOIN);
+        }
+        if let Some(b) = backfill {
+            b.join();
         }
         if !drained {
             info!(
@@ -197,6 +240,9 @@ pub fn run(
         return Ok(outcome);
     }
     info!("totals {} {}", stats.summary(), stats.labels_summary());
+    if settings.backfill.is_some() {
+        info!("backfill totals {}", stats.backfill_summary());
+    }
     info!(
         "stopped after {:.1} s: {} events committed, cursor={}",
         started.elapsed().as_secs_f64(),

@@ -5,6 +5,7 @@
 use diesel::prelude::*;
 
 use super::input::LabelBatch;
+use super::repo_sync::{self, TriageStats};
 use super::{keys, plan, Indexing};
 use crate::changes::{Deltas, Lookup, PlanStats};
 use crate::db::labels::{self, LabelRow};
@@ -40,6 +41,8 @@ pub struct GroupStats {
     /// change nothing; of one identity's labels in the group only the newest is written).
     pub labels: u64,
     pub label_rows_written: u64,
+    /// What the repos' sync states did to the group (with `Indexing::repo_sync`).
+    pub triage: TriageStats,
 }
 
 /// Applies the group in one transaction. With [`Lookup::TrustCreates`], a create that meets a
@@ -75,6 +78,30 @@ pub fn apply_group_with(
     indexing: Indexing,
 ) -> QueryResult<GroupStats> {
     conn.transaction(|conn| {
+        let mut triaged = None;
+        let events = if indexing.repo_sync {
+            let (keep, stats) = repo_sync::triage_in(conn, events)?;
+            triaged = Some(stats);
+            keep
+        } else {
+            events.to_vec()
+        };
+        let mut stats = apply_in(conn, &events, label_batches, lookup, indexing)?;
+        stats.triage = triaged.unwrap_or_default();
+        Ok(stats)
+    })
+}
+
+/// The group's work inside the caller's transaction (a cutover runs it for the snapshot's ops
+/// and then for the buffered events, in one transaction with the repo's new state).
+pub fn apply_in(
+    conn: &mut PgConnection,
+    events: &[&TypedEvent],
+    label_batches: &[&LabelBatch],
+    lookup: Lookup,
+    indexing: Indexing,
+) -> QueryResult<GroupStats> {
+    {
         // Turns per thread first, before anything is read (see `db::threads`): only reply
         // notifications read across repos.
         if indexing.notifications {
@@ -103,7 +130,7 @@ pub fn apply_group_with(
             stats.label_rows_written = labels::write(conn, &labels::winners(rows))? as u64;
         }
         Ok(stats)
-    })
+    }
 }
 
 /// The batches' labels as rows, in stream order (a labeler's batches reach one writer in seq

@@ -11,6 +11,9 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use crossbeam_channel::Sender;
+
+use crate::changes::{Hosting, Snapshot};
 use crate::decode::TypedEvent;
 use crate::labels::Batch;
 
@@ -41,6 +44,41 @@ pub enum Payload {
     Event(TypedEvent),
     /// A labeler's labels, with the ledger their ticket belongs to.
     Labels(Box<LabelBatch>),
+    /// A step of a repo's resync, from the backfill stage; its ticket is not used.
+    Sync(Box<SyncCommand>),
+}
+
+/// What the backfill stage asks of the writer that owns a repo: every change to a repo's sync
+/// state goes through its writer, in order with the repo's live events.
+// Boxed whole in the payload already: the snapshot's size costs nothing to the other variants.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum SyncCommand {
+    /// Take the repo for a fetch (`desynchronized`/`error` → `resyncing`; with `reclaim`, also
+    /// a `resyncing` left by a fetch that died with the process). `reply` hears whether it was
+    /// taken, once committed: live events are buffered from then on, so the fetch may start.
+    Claim {
+        did: String,
+        reclaim: bool,
+        reply: Sender<(String, bool)>,
+    },
+    /// The fetched repository: cut over to it.
+    Snapshot(Snapshot),
+    /// The fetch failed: the repo is in `error` until its retry.
+    Failed {
+        did: String,
+        reason: String,
+        hosting: Option<Hosting>,
+    },
+}
+
+impl SyncCommand {
+    pub fn did(&self) -> &str {
+        match self {
+            SyncCommand::Claim { did, .. } | SyncCommand::Failed { did, .. } => did,
+            SyncCommand::Snapshot(s) => &s.did,
+        }
+    }
 }
 
 /// One labeler frame's checked labels, and the labeler's ledger.
@@ -67,10 +105,19 @@ impl Envelope {
         }
     }
 
+    /// A backfill stage's command.
+    pub fn sync(command: SyncCommand) -> Envelope {
+        Envelope {
+            ticket: Ticket(0),
+            payload: Payload::Sync(Box::new(command)),
+            received: Instant::now(),
+        }
+    }
+
     pub fn event_ref(&self) -> Option<&TypedEvent> {
         match &self.payload {
             Payload::Event(e) => Some(e),
-            Payload::Labels(_) => None,
+            Payload::Labels(_) | Payload::Sync(_) => None,
         }
     }
 }

@@ -4,16 +4,19 @@
 //! with any labels of the group (`input`: an envelope holds an event or a labeler's batch).
 
 pub mod apply;
+mod buffer;
+pub mod cutover;
 pub mod input;
 pub mod keys;
 mod kinds;
 mod notify;
 pub mod plan;
+pub mod repo_sync;
 mod rows;
 pub mod sim;
 pub mod worker;
 
-pub use input::{Envelope, LabelBatch, Ledger, Payload, Ticket};
+pub use input::{Envelope, LabelBatch, Ledger, Payload, SyncCommand, Ticket};
 
 /// What the writers derive besides the records' own rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,12 +24,16 @@ pub struct Indexing {
     /// Notifications (README, "Notifications"): rows per like, repost, follow and post, and
     /// the thread reads and turns replies need. Off, none are written (nor withdrawn).
     pub notifications: bool,
+    /// Repos' sync states (backfill on): events are applied, held or dropped by their repo's
+    /// state (`repo_sync`). Off, every commit applies by rev alone, as without backfill.
+    pub repo_sync: bool,
 }
 
 impl Default for Indexing {
     fn default() -> Self {
         Indexing {
             notifications: true,
+            repo_sync: false,
         }
     }
 }

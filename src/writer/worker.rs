@@ -10,14 +10,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
+use diesel::Connection;
 use log::{debug, info, warn};
 
 use super::apply::{apply_items, GroupStats};
-use super::input::{Envelope, LabelBatch, Ledger, Payload};
+use super::cutover::{cutover, CutoverStats};
+use super::input::{Envelope, LabelBatch, Ledger, Payload, SyncCommand};
 use super::Indexing;
 use crate::backoff::Backoff;
 use crate::db::blame::{blame, Blame};
 use crate::db::pool::{PgPool, PgPooled};
+use crate::db::repos;
 use crate::decode::TypedEvent;
 use crate::stats::Stats;
 
@@ -75,6 +78,7 @@ impl Writer {
                         self.ledger.done(envelope.ticket);
                     }
                     Payload::Labels(l) => l.ledger.done(envelope.ticket),
+                    Payload::Sync(_) => {}
                 }
             }
             Stats::add(&self.stats.committed, events);
@@ -92,6 +96,12 @@ impl Writer {
                 self.stats
                     .last_event_us
                     .fetch_max(t.timestamp_micros(), Relaxed);
+            }
+            // A repo's resync steps, after the events that came before them.
+            for envelope in group {
+                if let Payload::Sync(command) = envelope.payload {
+                    self.sync(*command);
+                }
             }
         }
         debug!("writer {} drained and stopped", self.id);
@@ -129,7 +139,11 @@ impl Writer {
             match &envelope.payload {
                 Payload::Event(e) => events.push(e),
                 Payload::Labels(l) => labels.push(l),
+                Payload::Sync(_) => {}
             }
+        }
+        if events.is_empty() && labels.is_empty() {
+            return;
         }
         match self.apply_retrying(&events, &labels) {
             Ok(stats) => self.count(&stats),
@@ -144,6 +158,7 @@ impl Writer {
                     let result = match &envelope.payload {
                         Payload::Event(event) => self.apply_retrying(&[event], &[]),
                         Payload::Labels(l) => self.apply_retrying(&[], &[l]),
+                        Payload::Sync(_) => continue,
                     };
                     match result {
                         Ok(stats) => self.count(&stats),
@@ -211,6 +226,128 @@ impl Writer {
         }
     }
 
+    /// Runs a resync step, retrying for as long as the fault is the database's. A step the
+    /// database refuses for its content (a snapshot with a record it cannot store) fails the
+    /// repo instead, so it is retried later rather than blocking its writer.
+    fn sync(&mut self, command: SyncCommand) {
+        let did = command.did().to_owned();
+        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
+        let indexing = self.config.indexing;
+        loop {
+            let conn = match self.connection() {
+                Ok(conn) => conn,
+                Err(e) => {
+                    let wait = backoff.next_delay();
+                    warn!(
+                        "writer {}: no database connection ({e}); retry in {} ms",
+                        self.id,
+                        wait.as_millis()
+                    );
+                    std::thread::sleep(wait);
+                    continue;
+                }
+            };
+            let result = match &command {
+                SyncCommand::Claim { did, reclaim, .. } => {
+                    repos::claim(conn, did, *reclaim).map(|taken| (taken, None))
+                }
+                SyncCommand::Snapshot(snap) => {
+                    cutover(conn, snap, indexing).map(|stats| (stats.applied, Some(stats)))
+                }
+                SyncCommand::Failed {
+                    did,
+                    reason,
+                    hosting,
+                } => conn
+                    .transaction(|c| repos::fail(c, did, reason, *hosting))
+                    .map(|()| (true, None)),
+            };
+            match result {
+                Ok((done, stats)) => {
+                    self.synced(&command, done, stats);
+                    return;
+                }
+                Err(e) if blame(&e) == Blame::Event => {
+                    warn!(
+                        "writer {}: resync of did={did} refused by the database ({e})",
+                        self.id
+                    );
+                    let reason = format!("database refused: {e}");
+                    let recorded = match self.connection() {
+                        Ok(c) => c
+                            .transaction(|c| repos::fail(c, &did, &reason, None))
+                            .is_ok(),
+                        Err(_) => false,
+                    };
+                    if !recorded {
+                        warn!(
+                            "writer {}: could not record the failure of did={did}",
+                            self.id
+                        );
+                    }
+                    if let SyncCommand::Claim { reply, .. } = &command {
+                        let _ = reply.send((did.clone(), false));
+                    }
+                    return;
+                }
+                Err(e) => {
+                    self.conn = None;
+                    let wait = backoff.next_delay();
+                    warn!(
+                        "writer {}: database error in resync of did={did} ({e}); retry in {} ms",
+                        self.id,
+                        wait.as_millis()
+                    );
+                    Stats::add(&self.stats.db_retries, 1);
+                    std::thread::sleep(wait);
+                }
+            }
+        }
+    }
+
+    fn synced(&self, command: &SyncCommand, done: bool, stats: Option<CutoverStats>) {
+        match command {
+            SyncCommand::Claim { did, reply, .. } => {
+                // The stage may have stopped; nothing is lost (the repo stays `resyncing` and is
+                // claimed again at the next start).
+                let _ = reply.send((did.clone(), done));
+            }
+            SyncCommand::Snapshot(snap) => {
+                let Some(s) = stats.filter(|s| s.applied) else {
+                    info!(
+                        "writer {}: snapshot of did={} not wanted any more (no longer resyncing)",
+                        self.id, snap.did
+                    );
+                    return;
+                };
+                Stats::add(&self.stats.repos_synced, u64::from(!s.broke));
+                Stats::add(
+                    &self.stats.backfill_records,
+                    s.creates + s.updates + s.deletes + s.unchanged,
+                );
+                info!(
+                    "writer {}: did={} rev={} host={} records={} creates={} updates={} deletes={} refused={} drained={} skipped={}{}",
+                    self.id,
+                    snap.did,
+                    snap.rev,
+                    snap.host,
+                    snap.records.len(),
+                    s.creates,
+                    s.updates,
+                    s.deletes,
+                    snap.refused,
+                    s.drained,
+                    s.skipped,
+                    if s.broke { " buffer broke the chain: to fetch again" } else { "" }
+                );
+            }
+            SyncCommand::Failed { did, reason, .. } => {
+                Stats::add(&self.stats.repos_failed, 1);
+                debug!("writer {}: did={did} in error: {reason}", self.id);
+            }
+        }
+    }
+
     fn connection(&mut self) -> Result<&mut PgPooled, r2d2::Error> {
         let conn = match self.conn.take() {
             Some(conn) => conn,
@@ -231,6 +368,12 @@ impl Writer {
             p.stale_commits + p.stale_events + p.deleted_account_commits,
         );
         Stats::add(&self.stats.labels, s.labels);
+        Stats::add(&self.stats.sync_buffered, s.triage.buffered);
+        Stats::add(
+            &self.stats.sync_dropped,
+            s.triage.dropped + s.triage.first_seen,
+        );
+        Stats::add(&self.stats.chain_breaks, s.triage.chain_breaks);
         Stats::add(&self.stats.label_rows_written, s.label_rows_written);
         if s.purged_accounts > 0 {
             info!(
@@ -243,6 +386,7 @@ impl Writer {
     fn skip(&self, payload: &Payload, e: &diesel::result::Error) {
         let event = match payload {
             Payload::Event(event) => event,
+            Payload::Sync(_) => return,
             Payload::Labels(l) => {
                 warn!(
                     "skipping labels the database refused: labeler={} seq={} labels={} reason={e}",

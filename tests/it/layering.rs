@@ -35,9 +35,9 @@ fn allowed() -> BTreeMap<&'static str, (Vec<&'static str>, bool)> {
             "commands",
             (
                 vec![
-                    "cli", "config", "pipeline", "inspect", "replay", "writer", "db", "changes",
-                    "schema", "source", "verify", "identity", "labels", "decode", "repo", "crypto",
-                    "records", "ipld", "syntax",
+                    "cli", "config", "pipeline", "sync", "inspect", "replay", "writer", "db",
+                    "changes", "schema", "source", "verify", "identity", "labels", "decode",
+                    "repo", "crypto", "records", "ipld", "syntax",
                 ],
                 io,
             ),
@@ -52,8 +52,19 @@ fn allowed() -> BTreeMap<&'static str, (Vec<&'static str>, bool)> {
             "pipeline",
             (
                 vec![
-                    "writer", "db", "changes", "source", "verify", "identity", "labels", "decode",
-                    "records", "syntax",
+                    "sync", "writer", "db", "changes", "source", "verify", "identity", "labels",
+                    "decode", "records", "syntax",
+                ],
+                io,
+            ),
+        ),
+        // backfill: a scheduler and fetch threads; repos' states change only in their writer
+        // (commands on its channel), the database is only read here
+        (
+            "sync",
+            (
+                vec![
+                    "writer", "db", "changes", "identity", "repo", "records", "syntax",
                 ],
                 io,
             ),
@@ -85,7 +96,7 @@ fn allowed() -> BTreeMap<&'static str, (Vec<&'static str>, bool)> {
         ),
         // the database: knows no threads, channels or stages
         ("db", (vec!["changes", "schema"], io)),
-        ("changes", (vec!["schema"], pure)),
+        ("changes", (vec!["schema", "records"], pure)),
         ("schema", (vec![], pure)),
         // bytes in, frames out
         ("source", (vec!["decode"], io)),

@@ -1,5 +1,6 @@
 //! One integration-test binary, one module per topic, so the suite compiles once.
 
+mod backfill_cutover;
 mod chaos;
 mod common;
 mod crypto;

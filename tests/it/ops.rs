@@ -328,8 +328,10 @@ fn every_migration_redoes_on_an_empty_database() {
 #[test]
 fn every_on_conflict_target_has_a_unique_index() {
     // The ON CONFLICT targets the code uses: (table, columns).
-    let targets: [(&str, &[&str]); 6] = [
+    let targets: [(&str, &[&str]); 8] = [
         ("users", &["did"]),
+        ("repos", &["did"]),
+        ("repo_buffer", &["did", "seq"]),
         ("list_aggregations", &["list_uri"]),
         ("post_aggregations", &["post_uri"]),
         ("user_aggregations", &["did"]),

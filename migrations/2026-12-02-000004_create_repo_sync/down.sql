@@ -1,0 +1,2 @@
+DROP TABLE repo_buffer;
+DROP TABLE repos;

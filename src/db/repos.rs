@@ -1,0 +1,340 @@
+//! The sync state of repositories (`repos`) and the live events buffered while one is being
+//! fetched (`repo_buffer`): the statements the owning writer runs inside its transactions, and
+//! the reads the scheduler and `status` make.
+
+use std::collections::{BTreeMap, HashMap};
+
+use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Integer, Text};
+
+use super::purge::repo_range;
+use super::CHUNK;
+use crate::changes::{Hosting, RepoState, RepoStatus};
+use crate::schema::{repo_buffer, repos, users};
+
+/// The state of each of `dids` (absent from the map: never seen), with the rev we hold.
+pub fn load_status(
+    conn: &mut PgConnection,
+    dids: &[String],
+) -> QueryResult<HashMap<String, RepoStatus>> {
+    let mut out: HashMap<String, RepoStatus> = HashMap::new();
+    for chunk in dids.chunks(CHUNK) {
+        let rows: Vec<(String, String, String)> = repos::table
+            .filter(repos::did.eq_any(chunk))
+            .select((repos::did, repos::state, repos::hosting))
+            .load(conn)?;
+        for (did, state, hosting) in rows {
+            out.insert(
+                did,
+                RepoStatus {
+                    state: RepoState::parse(&state),
+                    hosting: Hosting::parse(&hosting).unwrap_or(Hosting::Active),
+                    rev: None,
+                    deleted: false,
+                },
+            );
+        }
+        let held: Vec<(String, Option<String>, Option<String>)> = users::table
+            .filter(users::did.eq_any(chunk))
+            .select((users::did, users::rev, users::status))
+            .load(conn)?;
+        for (did, rev, status) in held {
+            let entry = out.entry(did).or_insert(RepoStatus {
+                state: None,
+                hosting: Hosting::Active,
+                rev: None,
+                deleted: false,
+            });
+            entry.rev = rev;
+            entry.deleted = status.as_deref() == Some("deleted");
+        }
+    }
+    Ok(out)
+}
+
+/// Sets each repo's state (and hosting status, when given), creating rows for repos not seen.
+pub fn set_states(
+    conn: &mut PgConnection,
+    changes: &BTreeMap<String, (RepoState, Option<Hosting>)>,
+) -> QueryResult<()> {
+    for (did, (state, hosting)) in changes {
+        let insert = diesel::insert_into(repos::table).values((
+            repos::did.eq(did),
+            repos::state.eq(state.as_str()),
+            repos::hosting.eq(hosting.unwrap_or(Hosting::Active).as_str()),
+        ));
+        match hosting {
+            Some(h) => insert
+                .on_conflict(repos::did)
+                .do_update()
+                .set((
+                    repos::state.eq(state.as_str()),
+                    repos::hosting.eq(h.as_str()),
+                    repos::updated_at.eq(diesel::dsl::now),
+                ))
+                .execute(conn)?,
+            // The insert's default is no news about the account: keep what was known.
+            None => insert
+                .on_conflict(repos::did)
+                .do_update()
+                .set((
+                    repos::state.eq(state.as_str()),
+                    repos::updated_at.eq(diesel::dsl::now),
+                ))
+                .execute(conn)?,
+        };
+    }
+    Ok(())
+}
+
+/// Sets the hosting status of repos we track, leaving their state.
+pub fn set_hosting(conn: &mut PgConnection, did: &str, hosting: Hosting) -> QueryResult<()> {
+    diesel::update(repos::table.find(did))
+        .set((
+            repos::hosting.eq(hosting.as_str()),
+            repos::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// One live event of a repo under resync, encoded.
+#[derive(Debug, Clone, PartialEq, Eq, Insertable, Queryable)]
+#[diesel(table_name = repo_buffer)]
+pub struct BufferRow {
+    pub did: String,
+    pub seq: i64,
+    pub rev: String,
+    pub event: Vec<u8>,
+}
+
+/// Appends to the buffer; an event already there (a replay) is kept once.
+pub fn buffer_push(conn: &mut PgConnection, rows: &[BufferRow]) -> QueryResult<()> {
+    for chunk in rows.chunks(CHUNK) {
+        diesel::insert_into(repo_buffer::table)
+            .values(chunk)
+            .on_conflict((repo_buffer::did, repo_buffer::seq))
+            .do_nothing()
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The repo's buffered events in seq order, removed from the buffer.
+pub fn buffer_take(conn: &mut PgConnection, did: &str) -> QueryResult<Vec<BufferRow>> {
+    let mut rows: Vec<BufferRow> =
+        diesel::delete(repo_buffer::table.filter(repo_buffer::did.eq(did)))
+            .returning((
+                repo_buffer::did,
+                repo_buffer::seq,
+                repo_buffer::rev,
+                repo_buffer::event,
+            ))
+            .get_results(conn)?;
+    rows.sort_by_key(|r| r.seq);
+    Ok(rows)
+}
+
+/// Takes the repo for a fetch: from `desynchronized` or `error` (and, when `reclaim`, from a
+/// `resyncing` whose fetch died with the process) to `resyncing`. False when it was not there.
+pub fn claim(conn: &mut PgConnection, did: &str, reclaim: bool) -> QueryResult<bool> {
+    let mut from = vec![
+        RepoState::Desynchronized.as_str(),
+        RepoState::Error.as_str(),
+    ];
+    if reclaim {
+        from.push(RepoState::Resyncing.as_str());
+    }
+    let n = diesel::update(
+        repos::table
+            .filter(repos::did.eq(did))
+            .filter(repos::state.eq_any(from)),
+    )
+    .set((
+        repos::state.eq(RepoState::Resyncing.as_str()),
+        repos::updated_at.eq(diesel::dsl::now),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// The repo's state, locked until the transaction ends.
+pub fn lock_state(conn: &mut PgConnection, did: &str) -> QueryResult<Option<RepoState>> {
+    let state: Option<String> = repos::table
+        .find(did)
+        .select(repos::state)
+        .for_update()
+        .first(conn)
+        .optional()?;
+    Ok(state.as_deref().and_then(RepoState::parse))
+}
+
+/// A failed fetch: `error`, due again 1 min · 2^retries later (at most 1 h), its buffer gone.
+pub fn fail(
+    conn: &mut PgConnection,
+    did: &str,
+    reason: &str,
+    hosting: Option<Hosting>,
+) -> QueryResult<()> {
+    diesel::sql_query(
+        "UPDATE repos SET state = 'error', retries = retries + 1, \
+         retry_at = now() + least(interval '1 hour', interval '1 minute' * power(2, least(retries, 10))), \
+         last_error = $2, hosting = COALESCE($3, hosting), updated_at = now() WHERE did = $1",
+    )
+    .bind::<Text, _>(did)
+    .bind::<Text, _>(reason)
+    .bind::<diesel::sql_types::Nullable<Text>, _>(hosting.map(Hosting::as_str))
+    .execute(conn)?;
+    diesel::delete(repo_buffer::table.filter(repo_buffer::did.eq(did))).execute(conn)?;
+    Ok(())
+}
+
+/// The cutover done: `synchronized` at the snapshot's rev and root.
+pub fn synchronized(
+    conn: &mut PgConnection,
+    did: &str,
+    rev: &str,
+    data: &str,
+    host: &str,
+) -> QueryResult<()> {
+    diesel::update(repos::table.find(did))
+        .set((
+            repos::state.eq(RepoState::Synchronized.as_str()),
+            repos::hosting.eq(Hosting::Active.as_str()),
+            repos::rev.eq(rev),
+            repos::data_cid.eq(data),
+            repos::pds_host.eq(host),
+            repos::retries.eq(0),
+            repos::retry_at.eq(None::<chrono::DateTime<chrono::Utc>>),
+            repos::last_error.eq(None::<String>),
+            repos::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Forgets the rev we hold, so the snapshot's ops (planned as a commit at its rev) apply
+/// whatever was applied before.
+pub fn clear_rev(conn: &mut PgConnection, did: &str) -> QueryResult<()> {
+    diesel::update(users::table.find(did))
+        .set(users::rev.eq(None::<String>))
+        .execute(conn)
+        .map(|_| ())
+}
+
+#[derive(QueryableByName)]
+struct PathCid {
+    #[diesel(sql_type = Text)]
+    uri: String,
+    #[diesel(sql_type = Text)]
+    cid: String,
+}
+
+/// Every record we hold of the repo, by path (`collection/rkey`) → CID: the record tables'
+/// ranges of the repo's URIs (every table's key starts with the repo, so each is one index
+/// range), and its profile.
+pub fn held_records(conn: &mut PgConnection, did: &str) -> QueryResult<BTreeMap<String, String>> {
+    let (lo, hi) = repo_range(did);
+    let mut sql = String::new();
+    for (i, table) in RECORD_TABLES.iter().enumerate() {
+        if i > 0 {
+            sql.push_str(" UNION ALL ");
+        }
+        sql.push_str(&format!(
+            "SELECT uri, cid FROM {table} WHERE uri >= $1 AND uri < $2"
+        ));
+    }
+    sql.push_str(
+        " UNION ALL SELECT 'at://' || did || '/app.bsky.actor.profile/self', profile_cid \
+         FROM users WHERE did = $3 AND profile_cid IS NOT NULL",
+    );
+    let rows: Vec<PathCid> = diesel::sql_query(sql)
+        .bind::<Text, _>(&lo)
+        .bind::<Text, _>(&hi)
+        .bind::<Text, _>(did)
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| Some((r.uri.strip_prefix(&lo)?.to_owned(), r.cid)))
+        .collect())
+}
+
+/// The tables whose rows are records, keyed by URI.
+const RECORD_TABLES: [&str; 18] = [
+    "posts",
+    "likes",
+    "reposts",
+    "follows",
+    "blocks",
+    "generic_records",
+    "lists",
+    "list_items",
+    "list_blocks",
+    "starter_packs",
+    "feed_generators",
+    "labeler_services",
+    "verifications",
+    "actor_statuses",
+    "notification_declarations",
+    "chat_declarations",
+    "threadgates",
+    "postgates",
+];
+
+/// Repos due for a fetch, oldest first, at most `limit`.
+pub fn due(conn: &mut PgConnection, limit: i64) -> QueryResult<Vec<String>> {
+    diesel::sql_query(
+        "SELECT did AS uri, state AS cid FROM repos \
+         WHERE state = 'desynchronized' OR (state = 'error' AND retry_at <= now()) \
+         ORDER BY updated_at LIMIT $1",
+    )
+    .bind::<BigInt, _>(limit)
+    .load::<PathCid>(conn)
+    .map(|rows| rows.into_iter().map(|r| r.uri).collect())
+}
+
+/// Repos left `resyncing` (a fetch that died with the process), to claim again.
+pub fn resyncing(conn: &mut PgConnection, limit: i64) -> QueryResult<Vec<String>> {
+    repos::table
+        .filter(repos::state.eq(RepoState::Resyncing.as_str()))
+        .select(repos::did)
+        .order(repos::updated_at)
+        .limit(limit)
+        .load(conn)
+}
+
+/// An operator's `resync`: the repos become `desynchronized` (created if unknown); one being
+/// fetched already is left to finish. Returns how many were marked.
+pub fn mark_desynchronized(conn: &mut PgConnection, dids: &[String]) -> QueryResult<usize> {
+    diesel::sql_query(
+        "INSERT INTO repos (did, state) SELECT unnest($1::text[]), 'desynchronized' \
+         ON CONFLICT (did) DO UPDATE SET state = 'desynchronized', retries = 0, retry_at = NULL, \
+         updated_at = now() WHERE repos.state <> 'resyncing'",
+    )
+    .bind::<Array<Text>, _>(dids)
+    .execute(conn)
+}
+
+#[derive(QueryableByName)]
+struct StateCount {
+    #[diesel(sql_type = Text)]
+    state: String,
+    #[diesel(sql_type = Text)]
+    hosting: String,
+    #[diesel(sql_type = Integer)]
+    n: i32,
+}
+
+/// Repos by (state, hosting status), for `status` and the stats line.
+pub fn counts(conn: &mut PgConnection) -> QueryResult<Vec<(String, String, i64)>> {
+    diesel::sql_query(
+        "SELECT state, hosting, count(*)::int AS n FROM repos GROUP BY state, hosting \
+         ORDER BY state, hosting",
+    )
+    .load::<StateCount>(conn)
+    .map(|rows| {
+        rows.into_iter()
+            .map(|r| (r.state, r.hosting, r.n as i64))
+            .collect()
+    })
+}

@@ -1,0 +1,115 @@
+//! Fetching a whole repository (`com.atproto.sync.getRepo`, never `since=`: a diff cannot list
+//! deletes) from the PDS its DID document names, through the guarded HTTP client (timeouts,
+//! size cap, bounded redirects, TLS, private addresses refused unless allowed) and a per-host
+//! limit (requests in flight and a token bucket), so a PDS sees a few requests a second from us.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use thiserror::Error;
+
+use crate::changes::Hosting;
+use crate::identity::http::HttpGet;
+use crate::identity::limit::HostLimiter;
+use crate::identity::{HttpError, Identities, ResolveError};
+
+#[derive(Debug, Error)]
+pub enum FetchError {
+    #[error("DID document: {0}")]
+    Resolve(#[from] ResolveError),
+    #[error("the DID document names no PDS")]
+    NoPds,
+    #[error("rate limit of {host} reached (ours)")]
+    Limited { host: String },
+    #[error("{0}")]
+    Http(#[from] HttpError),
+    #[error("{host} answered {status}{}", error.as_deref().map(|e| format!(" {e}")).unwrap_or_default())]
+    Status {
+        host: String,
+        status: u16,
+        /// The XRPC error name, when the body gave one.
+        error: Option<String>,
+    },
+}
+
+impl FetchError {
+    /// The hosting status an XRPC error states, which is not worth a retry storm.
+    pub fn hosting(&self) -> Option<Hosting> {
+        let FetchError::Status {
+            error: Some(error), ..
+        } = self
+        else {
+            return None;
+        };
+        match error.as_str() {
+            "RepoNotFound" => Some(Hosting::Deleted),
+            "RepoTakendown" => Some(Hosting::Takendown),
+            "RepoSuspended" => Some(Hosting::Suspended),
+            "RepoDeactivated" => Some(Hosting::Deactivated),
+            _ => None,
+        }
+    }
+}
+
+/// A fetched export and where it came from.
+pub struct Fetched {
+    pub car: Vec<u8>,
+    pub host: String,
+}
+
+pub struct Fetcher {
+    pub identities: Arc<Identities>,
+    pub http: Arc<dyn HttpGet>,
+    pub limiter: HostLimiter,
+    pub max_bytes: usize,
+}
+
+/// Largest error body read, for its XRPC error name.
+const ACCEPT_CAR: &str = "application/vnd.ipld.car";
+
+impl Fetcher {
+    pub fn fetch(&self, did: &str) -> Result<Fetched, FetchError> {
+        let doc = self.identities.document(did)?;
+        let pds = doc.pds.clone().ok_or(FetchError::NoPds)?;
+        let host = url::Url::parse(&pds)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_else(|| pds.clone());
+        let _permit = self
+            .limiter
+            .acquire(&host)
+            .map_err(|_| FetchError::Limited { host: host.clone() })?;
+        let url = format!(
+            "{}/xrpc/com.atproto.sync.getRepo?did={}",
+            pds.trim_end_matches('/'),
+            did
+        );
+        let response = self.http.get(&url, ACCEPT_CAR, self.max_bytes)?;
+        if response.status != 200 {
+            let error = serde_json::from_slice::<serde_json::Value>(&response.body)
+                .ok()
+                .and_then(|v| v["error"].as_str().map(|e| e.chars().take(64).collect()));
+            return Err(FetchError::Status {
+                host,
+                status: response.status,
+                error,
+            });
+        }
+        Ok(Fetched {
+            car: response.body,
+            host: pds,
+        })
+    }
+}
+
+/// The per-host limits for getRepo: near the reference PDS's own (about 20 getRepo/s per host),
+/// well under it, and a long wait for a turn (a fetch thread has nothing else to do).
+pub fn default_limits() -> crate::identity::LimitConfig {
+    crate::identity::LimitConfig {
+        rate_per_sec: 5.0,
+        burst: 10,
+        max_in_flight: 4,
+        max_wait: Duration::from_secs(120),
+        max_hosts: 100_000,
+    }
+}

@@ -1,0 +1,12 @@
+//! Backfill and repair (atproto sync spec, "Record-Level Synchronization"): repos to fetch are
+//! found in their sync state (`db::repos`), fetched whole from their PDS (`fetch`), read into
+//! snapshots (`snapshot`), and cut over by the writer that owns each (`writer::cutover`); the
+//! stage (`stage`) runs the scheduler and the fetch threads.
+
+pub mod fetch;
+pub mod snapshot;
+pub mod stage;
+
+pub use fetch::{FetchError, Fetcher};
+pub use snapshot::SnapshotError;
+pub use stage::{Stage, StageSettings, ToWriters};

@@ -1,0 +1,231 @@
+//! The backfill stage: a scheduler thread that finds repos due for a fetch and claims each
+//! through the writer that owns it, and fetch threads that get the claimed repos, read them into
+//! snapshots and hand those to the same writer for the cutover (or report the failure). Every
+//! change to a repo's state is the owning writer's, in order with the repo's live events.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{bounded, select, unbounded, Receiver, Sender};
+use log::{info, warn};
+
+use super::fetch::Fetcher;
+use super::snapshot;
+use crate::db::pool::PgPool;
+use crate::db::repos;
+use crate::stats::Stats;
+use crate::writer::{Envelope, SyncCommand};
+
+/// How the stage reaches the writers (the pipeline's router for side streams).
+pub trait ToWriters: Send + Sync {
+    /// Hands `envelope` to the writer that owns `did`; false once the writers are closing.
+    fn send(&self, did: &str, envelope: Envelope, stop: &AtomicBool) -> bool;
+}
+
+#[derive(Debug, Clone)]
+pub struct StageSettings {
+    /// Fetch threads: repos fetched at once, overall.
+    pub fetchers: usize,
+    /// How often the scheduler looks for repos due when it has room.
+    pub poll: Duration,
+}
+
+impl Default for StageSettings {
+    fn default() -> Self {
+        StageSettings {
+            fetchers: 8,
+            poll: Duration::from_secs(1),
+        }
+    }
+}
+
+pub struct Stage {
+    handles: Vec<JoinHandle<()>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Stage {
+    /// Starts the scheduler and the fetch threads.
+    pub fn start(
+        settings: StageSettings,
+        pool: PgPool,
+        fetcher: Arc<Fetcher>,
+        writers: Arc<dyn ToWriters>,
+        stats: Arc<Stats>,
+    ) -> std::io::Result<Stage> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let fetchers = settings.fetchers.max(1);
+        let (job_tx, job_rx) = bounded::<String>(fetchers);
+        let (done_tx, done_rx) = unbounded::<String>();
+        let mut handles = Vec::new();
+        for i in 0..fetchers {
+            let (job_rx, done_tx) = (job_rx.clone(), done_tx.clone());
+            let (fetcher, writers, stats, stop) = (
+                fetcher.clone(),
+                writers.clone(),
+                stats.clone(),
+                stop.clone(),
+            );
+            handles.push(
+                std::thread::Builder::new()
+                    .name(format!("fetch-{i}"))
+                    .spawn(move || {
+                        fetch_loop(&job_rx, &done_tx, &fetcher, &*writers, &stats, &stop)
+                    })?,
+            );
+        }
+        drop((job_rx, done_tx));
+        let scheduler = Scheduler {
+            settings,
+            pool,
+            writers,
+            job_tx,
+            done_rx,
+            stop: stop.clone(),
+            capacity: fetchers,
+        };
+        handles.push(
+            std::thread::Builder::new()
+                .name("backfill".into())
+                .spawn(move || scheduler.run())?,
+        );
+        Ok(Stage { handles, stop })
+    }
+
+    pub fn stop(&self) {
+        self.stop.store(true, Relaxed);
+    }
+
+    pub fn join(self) {
+        self.stop();
+        for h in self.handles {
+            let _ = h.join();
+        }
+    }
+}
+
+struct Scheduler {
+    settings: StageSettings,
+    pool: PgPool,
+    writers: Arc<dyn ToWriters>,
+    job_tx: Sender<String>,
+    done_rx: Receiver<String>,
+    stop: Arc<AtomicBool>,
+    /// Repos claimed or fetched at once, at most.
+    capacity: usize,
+}
+
+impl Scheduler {
+    fn run(self) {
+        let (claim_tx, claim_rx) = unbounded::<(String, bool)>();
+        // Claimed or being fetched: not asked for again until its fetch is done.
+        let mut pending: HashSet<String> = HashSet::new();
+        // Repos left `resyncing` by a process that died mid-fetch are claimed again first.
+        let mut reclaim = true;
+        let mut next_poll = Instant::now();
+        while !self.stop.load(Relaxed) {
+            if Instant::now() >= next_poll && pending.len() < self.capacity {
+                next_poll = Instant::now() + self.settings.poll;
+                let room = (self.capacity - pending.len()) as i64;
+                let due = match self.pool.get() {
+                    Ok(mut conn) if reclaim => repos::resyncing(&mut conn, 10_000),
+                    Ok(mut conn) => repos::due(&mut conn, room + pending.len() as i64),
+                    Err(e) => {
+                        warn!("backfill: no database connection ({e})");
+                        Ok(Vec::new())
+                    }
+                };
+                match due {
+                    Ok(dids) => {
+                        for did in dids {
+                            if pending.len() >= self.capacity && !reclaim {
+                                break;
+                            }
+                            if !pending.insert(did.clone()) {
+                                continue;
+                            }
+                            let claim = SyncCommand::Claim {
+                                did: did.clone(),
+                                reclaim,
+                                reply: claim_tx.clone(),
+                            };
+                            if !self.writers.send(&did, Envelope::sync(claim), &self.stop) {
+                                return;
+                            }
+                        }
+                        reclaim = false;
+                    }
+                    Err(e) => warn!("backfill: looking for repos due failed ({e})"),
+                }
+            }
+            select! {
+                recv(claim_rx) -> msg => if let Ok((did, taken)) = msg {
+                    if !taken {
+                        pending.remove(&did);
+                    } else if self.job_tx.send(did).is_err() {
+                        return;
+                    }
+                },
+                recv(self.done_rx) -> msg => if let Ok(did) = msg {
+                    pending.remove(&did);
+                },
+                default(Duration::from_millis(100)) => {}
+            }
+        }
+        info!(
+            "backfill: stopped with {} repos claimed or in flight",
+            pending.len()
+        );
+    }
+}
+
+fn fetch_loop(
+    jobs: &Receiver<String>,
+    done: &Sender<String>,
+    fetcher: &Fetcher,
+    writers: &dyn ToWriters,
+    stats: &Stats,
+    stop: &AtomicBool,
+) {
+    while let Ok(did) = jobs.recv() {
+        if stop.load(Relaxed) {
+            break;
+        }
+        let fetched_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        let command = match fetcher.fetch(&did) {
+            Ok(f) => {
+                Stats::add(&stats.fetch_bytes, f.car.len() as u64);
+                match snapshot::read(&did, &f.car, &f.host, &fetched_at) {
+                    Ok(snap) => SyncCommand::Snapshot(snap),
+                    Err(e) => {
+                        warn!(
+                            "backfill: did={did} host={} unusable repository: {e}",
+                            f.host
+                        );
+                        SyncCommand::Failed {
+                            did: did.clone(),
+                            reason: e.to_string(),
+                            hosting: None,
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                warn!("backfill: did={did} fetch failed: {e}");
+                SyncCommand::Failed {
+                    did: did.clone(),
+                    reason: e.to_string(),
+                    hosting: e.hosting(),
+                }
+            }
+        };
+        let sent = writers.send(&did, Envelope::sync(command), stop);
+        let _ = done.send(did);
+        if !sent {
+            break;
+        }
+    }
+}

@@ -1,0 +1,178 @@
+//! Live events against each repo's sync state (README, "Backfill and repair"), decided in the
+//! transaction that applies them: what to apply, what to hold for a repo under resync, and
+//! which repos fall out of sync. Pure; `triage_in` runs it against the database.
+
+use std::collections::{BTreeMap, HashMap};
+
+use diesel::prelude::*;
+
+use super::buffer;
+use crate::changes::{Hosting, RepoState, RepoStatus};
+use crate::db::repos::{self, BufferRow};
+use crate::decode::{AccountStatus, TypedEvent};
+
+/// What the triage did to a group, for the stats line.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct TriageStats {
+    /// Events of repos seen for the first time (the repo is now to fetch).
+    pub first_seen: u64,
+    /// Events held for a repo under resync.
+    pub buffered: u64,
+    /// Events of repos waiting for their fetch (the snapshot will hold them).
+    pub dropped: u64,
+    /// Commits that did not chain to what we hold, and `#sync`s ahead of it: the repo is resynced.
+    pub chain_breaks: u64,
+}
+
+/// The triage's verdict on a group.
+#[derive(Debug, Default)]
+pub struct Triage<'e> {
+    pub keep: Vec<&'e TypedEvent>,
+    pub states: BTreeMap<String, (RepoState, Option<Hosting>)>,
+    pub buffer: Vec<BufferRow>,
+    pub stats: TriageStats,
+}
+
+fn hosting_of(active: bool, status: Option<&AccountStatus>) -> Option<Hosting> {
+    if active {
+        return Some(Hosting::Active);
+    }
+    match status {
+        Some(AccountStatus::Takendown) => Some(Hosting::Takendown),
+        Some(AccountStatus::Suspended) => Some(Hosting::Suspended),
+        Some(AccountStatus::Deactivated) => Some(Hosting::Deactivated),
+        Some(AccountStatus::Deleted) => Some(Hosting::Deleted),
+        // Throttled, desynchronized (the relay's own trouble) and unknown statuses say nothing
+        // about whether the PDS serves the repo.
+        _ => None,
+    }
+}
+
+/// Decides each event of the group in stream order, against `known` (the repos' states before
+/// the group).
+pub fn triage<'e>(events: &[&'e TypedEvent], mut known: HashMap<String, RepoStatus>) -> Triage<'e> {
+    let mut t = Triage::default();
+    for &event in events {
+        let Some(did) = event.did() else {
+            t.keep.push(event);
+            continue;
+        };
+        let st = known.entry(did.to_owned()).or_insert(RepoStatus {
+            state: None,
+            hosting: Hosting::Active,
+            rev: None,
+            deleted: false,
+        });
+        let mut set = |st: &mut RepoStatus, state: RepoState, hosting: Option<Hosting>| {
+            st.state = Some(state);
+            if let Some(h) = hosting {
+                st.hosting = h;
+            }
+            let entry = t.states.entry(did.to_owned()).or_insert((state, None));
+            entry.0 = state;
+            if hosting.is_some() {
+                entry.1 = hosting;
+            }
+        };
+        match event {
+            TypedEvent::Commit(_) | TypedEvent::Sync(_) if st.deleted => t.keep.push(event),
+            TypedEvent::Commit(c) => match st.state {
+                None => {
+                    set(st, RepoState::Desynchronized, None);
+                    t.stats.first_seen += 1;
+                }
+                Some(RepoState::Resyncing) => hold(&mut t, event, did),
+                Some(RepoState::Desynchronized | RepoState::Error) => t.stats.dropped += 1,
+                Some(RepoState::Synchronized) => {
+                    let stale = st.rev.as_deref().is_some_and(|h| c.rev.as_str() <= h);
+                    if stale {
+                        // Replayed: the planner skips it and counts it.
+                        t.keep.push(event);
+                    } else if c.since == st.rev {
+                        st.rev = Some(c.rev.clone());
+                        t.keep.push(event);
+                    } else {
+                        set(st, RepoState::Desynchronized, None);
+                        t.stats.chain_breaks += 1;
+                    }
+                }
+            },
+            TypedEvent::Sync(s) => match st.state {
+                None => {
+                    set(st, RepoState::Desynchronized, None);
+                    t.stats.first_seen += 1;
+                }
+                Some(RepoState::Resyncing) => hold(&mut t, event, did),
+                Some(RepoState::Desynchronized | RepoState::Error) => t.stats.dropped += 1,
+                Some(RepoState::Synchronized) => {
+                    if st.rev.as_deref().is_none_or(|h| s.rev.as_str() > h) {
+                        set(st, RepoState::Desynchronized, None);
+                        t.stats.chain_breaks += 1;
+                    }
+                }
+            },
+            TypedEvent::Account(a) => {
+                let hosting = hosting_of(a.active, a.status.as_ref());
+                if let (Some(state), Some(h)) = (st.state, hosting) {
+                    // Active again after a status in which the PDS refused to serve it: what
+                    // happened meanwhile never reached the stream.
+                    let back = h == Hosting::Active && st.hosting.refuses_fetch();
+                    let state = match state {
+                        RepoState::Synchronized if back => RepoState::Desynchronized,
+                        s => s,
+                    };
+                    if h != st.hosting || state != st.state.unwrap_or(state) {
+                        set(st, state, Some(h));
+                    }
+                }
+                t.keep.push(event);
+            }
+            _ => t.keep.push(event),
+        }
+    }
+    t
+}
+
+fn hold(t: &mut Triage<'_>, event: &TypedEvent, did: &str) {
+    let (Some(seq), Some(bytes)) = (event.seq(), buffer::encode(event)) else {
+        t.stats.dropped += 1;
+        return;
+    };
+    let rev = match event {
+        TypedEvent::Commit(c) => c.rev.clone(),
+        TypedEvent::Sync(s) => s.rev.clone(),
+        _ => String::new(),
+    };
+    t.buffer.push(BufferRow {
+        did: did.to_owned(),
+        seq,
+        rev,
+        event: bytes,
+    });
+    t.stats.buffered += 1;
+}
+
+/// Loads the group's repos, triages, and writes the states and buffer rows it decided; returns
+/// the events to apply.
+pub fn triage_in<'e>(
+    conn: &mut PgConnection,
+    events: &[&'e TypedEvent],
+) -> QueryResult<(Vec<&'e TypedEvent>, TriageStats)> {
+    let mut dids: Vec<String> = events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                TypedEvent::Commit(_) | TypedEvent::Sync(_) | TypedEvent::Account(_)
+            )
+        })
+        .filter_map(|e| e.did().map(str::to_owned))
+        .collect();
+    dids.sort();
+    dids.dedup();
+    let known = repos::load_status(conn, &dids)?;
+    let t = triage(events, known);
+    repos::set_states(conn, &t.states)?;
+    repos::buffer_push(conn, &t.buffer)?;
+    Ok((t.keep, t.stats))
+}

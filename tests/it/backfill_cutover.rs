@@ -1,0 +1,330 @@
+//! Backfill's cutover, case by case, against the real PostgreSQL: live events decided by their
+//! repo's sync state, a snapshot diffed against what we hold (creates, updates, deletes, with
+//! their counters), the events buffered during the fetch drained while they chain, and the
+//! repo's state after. Each step is its own transaction, as the writer runs it, so a crash
+//! between any two leaves a state the next step (or a restart's reclaim) continues from.
+
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+use skyindex::changes::{Snapshot, SnapshotRecord};
+use skyindex::db::repos;
+use skyindex::decode::TypedEvent;
+use skyindex::writer::apply::apply_items;
+use skyindex::writer::cutover::cutover;
+use skyindex::writer::Indexing;
+
+use crate::common::db::TestDb;
+use crate::common::events::{
+    self, at_uri, create, delete, like, post, rev, rkey, time_of, Rec, Ref,
+};
+
+const ALICE: &str = "did:plc:alice";
+const BOB: &str = "did:plc:bob";
+const POST: &str = "app.bsky.feed.post";
+const LIKE: &str = "app.bsky.feed.like";
+
+fn synced() -> Indexing {
+    Indexing {
+        notifications: false,
+        repo_sync: true,
+    }
+}
+
+/// A commit of `did` at rev `n` chaining from rev `n - 1` (none for the first).
+fn commit(seq: i64, did: &str, n: u64, ops: Vec<skyindex::decode::Op>) -> TypedEvent {
+    let mut e = events::commit(seq, did, n, ops);
+    if let TypedEvent::Commit(c) = &mut e {
+        c.since = (n > 1).then(|| rev(n - 1));
+    }
+    e
+}
+
+fn live(conn: &mut PgConnection, events: &[TypedEvent]) {
+    for e in events {
+        apply_items(conn, &[e], &[], synced()).expect("group applies");
+    }
+}
+
+fn state(conn: &mut PgConnection, did: &str) -> Option<String> {
+    #[derive(QueryableByName)]
+    struct S {
+        #[diesel(sql_type = Text)]
+        state: String,
+    }
+    diesel::sql_query("SELECT state FROM repos WHERE did = $1")
+        .bind::<Text, _>(did)
+        .get_result::<S>(conn)
+        .optional()
+        .expect("read repos")
+        .map(|s| s.state)
+}
+
+fn count(conn: &mut PgConnection, sql: &str) -> i64 {
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    diesel::sql_query(sql).get_result::<N>(conn).expect(sql).n
+}
+
+fn likes_of(conn: &mut PgConnection, post_uri: &str) -> i64 {
+    count(
+        conn,
+        &format!("SELECT COALESCE((SELECT like_count FROM post_aggregations WHERE post_uri = '{post_uri}'), 0) AS n"),
+    )
+}
+
+fn has(conn: &mut PgConnection, table: &str, uri: &str) -> bool {
+    count(
+        conn,
+        &format!("SELECT count(*) AS n FROM {table} WHERE uri = '{uri}'"),
+    ) == 1
+}
+
+fn snapshot(did: &str, n: u64, records: &[(&str, &Rec)]) -> Snapshot {
+    let mut records: Vec<SnapshotRecord> = records
+        .iter()
+        .map(|(rk, r)| SnapshotRecord {
+            collection: r.collection.clone(),
+            rkey: (*rk).to_owned(),
+            cid: r.cid,
+            record: r.record.clone(),
+        })
+        .collect();
+    records.sort_by_key(|r| r.path());
+    Snapshot {
+        did: did.to_owned(),
+        rev: rev(n),
+        commit: events::cid_of(format!("commit {did} {n}").as_bytes()),
+        data: events::cid_of(format!("data {did} {n}").as_bytes()),
+        host: "http://pds.test".to_owned(),
+        fetched_at: time_of(1000),
+        records,
+        refused: 0,
+    }
+}
+
+fn claim(conn: &mut PgConnection, did: &str) -> bool {
+    conn.transaction(|c| repos::claim(c, did, false))
+        .expect("claim")
+}
+
+#[test]
+fn first_sight_fetch_buffer_and_drain() {
+    let db = TestDb::new();
+    let conn = &mut db.conn();
+    let p1 = post("first", None, None);
+    let p2 = post("second", None, None);
+    let p1_ref = Ref::to(ALICE, &rkey(1), &p1);
+    let l = like(&p1_ref);
+    // Alice's repo at rev 2 holds p1 and p2; the stream shows rev 2 first (as after a gap).
+    live(conn, &[commit(10, ALICE, 2, vec![create(&rkey(2), &p2)])]);
+    assert_eq!(state(conn, ALICE).as_deref(), Some("desynchronized"));
+    assert!(
+        !has(conn, "posts", &at_uri(ALICE, POST, &rkey(2))),
+        "dropped: the snapshot holds it"
+    );
+
+    assert!(claim(conn, ALICE));
+    assert!(!claim(conn, ALICE), "claimed once");
+    // During the fetch: rev 2 again (a replay, before the snapshot), rev 3 and 4 buffered.
+    live(
+        conn,
+        &[
+            commit(11, ALICE, 2, vec![create(&rkey(2), &p2)]),
+            commit(12, ALICE, 3, vec![create(&rkey(3), &l)]),
+            commit(13, ALICE, 4, vec![delete(POST, &rkey(2))]),
+        ],
+    );
+    assert_eq!(count(conn, "SELECT count(*) AS n FROM repo_buffer"), 3);
+    assert!(!has(conn, "likes", &at_uri(ALICE, LIKE, &rkey(3))));
+
+    let s = cutover(
+        conn,
+        &snapshot(ALICE, 2, &[(&rkey(1), &p1), (&rkey(2), &p2)]),
+        synced(),
+    )
+    .expect("cutover");
+    assert!(s.applied && !s.broke, "{s:?}");
+    assert_eq!((s.creates, s.updates, s.deletes), (2, 0, 0));
+    assert_eq!((s.drained, s.skipped), (2, 1));
+    assert_eq!(state(conn, ALICE).as_deref(), Some("synchronized"));
+    assert_eq!(count(conn, "SELECT count(*) AS n FROM repo_buffer"), 0);
+    assert!(has(conn, "posts", &at_uri(ALICE, POST, &rkey(1))));
+    // Deleted live after the snapshot was taken: it does not come back.
+    assert!(!has(conn, "posts", &at_uri(ALICE, POST, &rkey(2))));
+    assert_eq!(likes_of(conn, &p1_ref.uri), 1);
+    assert_eq!(
+        count(
+            conn,
+            &format!("SELECT posts_count AS n FROM user_aggregations WHERE did = '{ALICE}'")
+        ),
+        1
+    );
+
+    // The same snapshot again (a duplicate message): not resyncing any more, not applied.
+    let again = cutover(
+        conn,
+        &snapshot(ALICE, 2, &[(&rkey(1), &p1), (&rkey(2), &p2)]),
+        synced(),
+    )
+    .expect("cutover");
+    assert!(!again.applied);
+    assert!(!has(conn, "posts", &at_uri(ALICE, POST, &rkey(2))));
+
+    // Synchronized: the next commit chains and applies; one that skips a rev resyncs the repo.
+    live(conn, &[commit(14, ALICE, 5, vec![delete(LIKE, &rkey(3))])]);
+    assert_eq!(likes_of(conn, &p1_ref.uri), 0);
+    live(conn, &[commit(15, ALICE, 7, vec![create(&rkey(7), &l)])]);
+    assert_eq!(state(conn, ALICE).as_deref(), Some("desynchronized"));
+    assert!(!has(conn, "likes", &at_uri(ALICE, LIKE, &rkey(7))));
+}
+
+#[test]
+fn records_gone_at_the_source_go_with_their_counters() {
+    let db = TestDb::new();
+    let conn = &mut db.conn();
+    let target = post("target", None, None);
+    let target_ref = Ref::to(ALICE, &rkey(1), &target);
+    let l = like(&target_ref);
+    let l2 = like(&target_ref).created_at("2024-06-01T00:00:00.000Z");
+    // Without backfill: Alice's post, Bob's like of it.
+    for e in [
+        commit(1, ALICE, 1, vec![create(&rkey(1), &target)]),
+        commit(2, BOB, 1, vec![create(&rkey(5), &l)]),
+    ] {
+        apply_items(
+            conn,
+            &[&e],
+            &[],
+            Indexing {
+                notifications: false,
+                repo_sync: false,
+            },
+        )
+        .expect("applies");
+    }
+    assert_eq!(likes_of(conn, &target_ref.uri), 1);
+    // Bob's repo, while we were away: the like deleted, another made (a new rkey), rev 9.
+    repos::mark_desynchronized(conn, &[BOB.to_owned()]).expect("mark");
+    assert!(claim(conn, BOB));
+    let s = cutover(conn, &snapshot(BOB, 9, &[(&rkey(8), &l2)]), synced()).expect("cutover");
+    assert_eq!((s.creates, s.updates, s.deletes), (1, 0, 1), "{s:?}");
+    assert!(!has(conn, "likes", &at_uri(BOB, LIKE, &rkey(5))));
+    assert!(has(conn, "likes", &at_uri(BOB, LIKE, &rkey(8))));
+    assert_eq!(likes_of(conn, &target_ref.uri), 1, "once per account");
+    // A record updated at the source: same path, another CID.
+    repos::mark_desynchronized(conn, &[BOB.to_owned()]).expect("mark");
+    assert!(claim(conn, BOB));
+    let l3 = like(&target_ref).created_at("2024-07-01T00:00:00.000Z");
+    let s = cutover(conn, &snapshot(BOB, 10, &[(&rkey(8), &l3)]), synced()).expect("cutover");
+    assert_eq!(
+        (s.creates, s.updates, s.deletes, s.unchanged),
+        (0, 1, 0, 0),
+        "{s:?}"
+    );
+    assert_eq!(
+        count(
+            conn,
+            &format!("SELECT count(*) AS n FROM likes WHERE cid = '{}'", l3.cid)
+        ),
+        1
+    );
+    assert_eq!(likes_of(conn, &target_ref.uri), 1);
+    // Everything gone at the source.
+    repos::mark_desynchronized(conn, &[BOB.to_owned()]).expect("mark");
+    assert!(claim(conn, BOB));
+    cutover(conn, &snapshot(BOB, 11, &[]), synced()).expect("cutover");
+    assert_eq!(likes_of(conn, &target_ref.uri), 0);
+    // The repo's rev is the snapshot's.
+    assert_eq!(
+        count(
+            conn,
+            &format!(
+                "SELECT count(*) AS n FROM users WHERE did = '{BOB}' AND rev = '{}'",
+                rev(11)
+            )
+        ),
+        1
+    );
+}
+
+#[test]
+fn a_buffer_that_breaks_the_chain_sends_the_repo_back() {
+    let db = TestDb::new();
+    let conn = &mut db.conn();
+    let p1 = post("one", None, None);
+    let p5 = post("five", None, None);
+    live(conn, &[commit(1, ALICE, 1, vec![create(&rkey(1), &p1)])]);
+    assert!(claim(conn, ALICE));
+    // Rev 3 then rev 5: 5 does not chain from 3.
+    let mut broken = commit(3, ALICE, 5, vec![create(&rkey(5), &p5)]);
+    if let TypedEvent::Commit(c) = &mut broken {
+        c.since = Some(rev(4));
+    }
+    live(
+        conn,
+        &[commit(2, ALICE, 3, vec![delete(POST, &rkey(1))]), broken],
+    );
+    let s = cutover(conn, &snapshot(ALICE, 2, &[(&rkey(1), &p1)]), synced()).expect("cutover");
+    assert!(s.broke && s.drained == 1, "{s:?}");
+    assert_eq!(state(conn, ALICE).as_deref(), Some("desynchronized"));
+    assert_eq!(count(conn, "SELECT count(*) AS n FROM repo_buffer"), 0);
+    // What chained is applied; what did not, is left for the next snapshot.
+    assert!(!has(conn, "posts", &at_uri(ALICE, POST, &rkey(1))));
+    assert!(!has(conn, "posts", &at_uri(ALICE, POST, &rkey(5))));
+}
+
+#[test]
+fn sync_events_and_accounts_move_the_state() {
+    let db = TestDb::new();
+    let conn = &mut db.conn();
+    let p1 = post("one", None, None);
+    live(conn, &[commit(1, ALICE, 1, vec![create(&rkey(1), &p1)])]);
+    assert!(claim(conn, ALICE));
+    cutover(conn, &snapshot(ALICE, 1, &[(&rkey(1), &p1)]), synced()).expect("cutover");
+    assert_eq!(state(conn, ALICE).as_deref(), Some("synchronized"));
+    // A #sync at our own rev changes nothing; one ahead of it resyncs the repo.
+    live(conn, &[events::sync(2, ALICE, 1, &time_of(2))]);
+    assert_eq!(state(conn, ALICE).as_deref(), Some("synchronized"));
+    live(conn, &[events::sync(3, ALICE, 4, &time_of(3))]);
+    assert_eq!(state(conn, ALICE).as_deref(), Some("desynchronized"));
+    assert!(claim(conn, ALICE));
+    cutover(conn, &snapshot(ALICE, 4, &[(&rkey(1), &p1)]), synced()).expect("cutover");
+    // Taken down, then active again: what happened meanwhile never reached the stream.
+    live(
+        conn,
+        &[events::account(
+            4,
+            ALICE,
+            &time_of(4),
+            false,
+            Some("takendown"),
+        )],
+    );
+    assert_eq!(state(conn, ALICE).as_deref(), Some("synchronized"));
+    live(conn, &[events::account(5, ALICE, &time_of(5), true, None)]);
+    assert_eq!(state(conn, ALICE).as_deref(), Some("desynchronized"));
+    // A failed fetch: error, with a retry time, and its buffer cleared.
+    assert!(claim(conn, ALICE));
+    live(conn, &[commit(6, ALICE, 5, vec![delete(POST, &rkey(1))])]);
+    conn.transaction(|c| repos::fail(c, ALICE, "boom", None))
+        .expect("fail");
+    assert_eq!(state(conn, ALICE).as_deref(), Some("error"));
+    assert_eq!(count(conn, "SELECT count(*) AS n FROM repo_buffer"), 0);
+    assert_eq!(
+        count(
+            conn,
+            "SELECT count(*) AS n FROM repos WHERE retry_at > now() + interval '50 seconds'"
+        ),
+        1
+    );
+    // Not due yet; due once its time has come.
+    assert!(repos::due(conn, 10).expect("due").is_empty());
+    diesel::sql_query("UPDATE repos SET retry_at = now() - interval '1 second'")
+        .execute(conn)
+        .expect("age");
+    assert_eq!(repos::due(conn, 10).expect("due"), vec![ALICE.to_owned()]);
+}
