@@ -1,6 +1,7 @@
 //! One integration-test binary, one module per topic, so the suite compiles once.
 
 mod backfill_cutover;
+mod backfill_fetch;
 mod chaos;
 mod common;
 mod crypto;

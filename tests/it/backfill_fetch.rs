@@ -1,0 +1,282 @@
+//! Fetching and reading whole repositories for backfill, against loopback servers: a PLC
+//! directory and a PDS serving `getRepo` (built here from records, or the real exports in
+//! `../shared/fixtures`), and hostile ones: XRPC errors that name a hosting status, 500s,
+//! redirect loops, a redirect to a private address, bodies over the cap, a slow drip, a
+//! truncated CAR, a commit for another DID, a v2 repository, a record block missing.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cid::Cid;
+use ipld_core::ipld::Ipld;
+use skyindex::changes::Hosting;
+use skyindex::identity::http_ureq::UreqClient;
+use skyindex::identity::limit::HostLimiter;
+use skyindex::identity::{Identities, IdentityConfig};
+use skyindex::repo::{KeyRule, NoBlocks, Tree};
+use skyindex::sync::fetch::{default_limits, Fetched};
+use skyindex::sync::{snapshot, FetchError, Fetcher, SnapshotError};
+
+use crate::common::events::{self, like, post, rkey, Rec, Ref};
+use crate::decode_support::{car, cid_of, encode, map, text, DAG_CBOR};
+use crate::identity::support::{plc, HttpServer, Reply};
+
+/// A v3 repository export of `did` at `rev` holding `records` (path → record), its commit
+/// signed with nothing anyone checks here (backfill trusts the PDS it asked; see README).
+pub fn export(did: &str, rev: &str, records: &[(String, &Rec)], drop_record: bool) -> Vec<u8> {
+    let mut tree = Tree::empty(&NoBlocks, KeyRule::RepoPath);
+    for (path, rec) in records {
+        tree.insert(path.as_bytes(), rec.cid).expect("insert");
+    }
+    let data = tree.root_cid();
+    let mut blocks: Vec<(Cid, Vec<u8>)> = tree.node_blocks();
+    if !drop_record {
+        blocks.extend(records.iter().map(|(_, r)| (r.cid, r.bytes.clone())));
+    }
+    let commit = encode(&map(vec![
+        ("did", text(did)),
+        ("version", Ipld::Integer(3)),
+        ("data", Ipld::Link(data)),
+        ("rev", text(rev)),
+        ("prev", Ipld::Null),
+        ("sig", Ipld::Bytes(vec![0; 64])),
+    ]));
+    let commit_cid = cid_of(DAG_CBOR, &commit);
+    blocks.push((commit_cid, commit));
+    car(&[commit_cid], &blocks)
+}
+
+fn doc(did: &str, pds: &str) -> String {
+    format!(
+        r##"{{"id":"{did}","alsoKnownAs":["at://alice.test"],
+        "verificationMethod":[{{"id":"{did}#atproto","type":"Multikey","controller":"{did}",
+        "publicKeyMultibase":"zQ3shXjHeiBuRCKmM36cuYnm7YEMzhGnCmCyW92sRJ9pribSF"}}],
+        "service":[{{"id":"#atproto_pds","type":"AtprotoPersonalDataServer","serviceEndpoint":"{pds}"}}]}}"##
+    )
+}
+
+fn fetcher(plc_url: &str, allow_private: bool, max_bytes: usize, timeout: Duration) -> Fetcher {
+    let config = IdentityConfig {
+        plc_url: plc_url.to_owned(),
+        allow_private_hosts: allow_private,
+        plain_http: true,
+        ..IdentityConfig::default()
+    };
+    let mut http = Identities::http_config(&config).expect("http config");
+    http.total_timeout = timeout;
+    Fetcher {
+        identities: Arc::new(Identities::new(config).expect("identities")),
+        http: Arc::new(UreqClient::new(&http)),
+        limiter: HostLimiter::new(default_limits()),
+        max_bytes,
+    }
+}
+
+fn records() -> (Vec<(String, Rec)>, Rec) {
+    let p = post("hello", None, None);
+    let l = like(&Ref::phantom_post("did:plc:bob", &rkey(9)));
+    let bad = events::record("com.example.note", [("text", Ipld::String("x".into()))]);
+    (
+        vec![
+            (format!("app.bsky.feed.like/{}", rkey(2)), l),
+            (format!("app.bsky.feed.post/{}", rkey(1)), p),
+        ],
+        bad,
+    )
+}
+
+/// A server that is both the PLC directory and the PDS, answering getRepo with `reply`.
+fn server(did: String, reply: impl Fn() -> Reply + Send + Sync + 'static) -> HttpServer {
+    let holder: Arc<std::sync::OnceLock<String>> = Arc::new(std::sync::OnceLock::new());
+    let h = holder.clone();
+    let s = HttpServer::start(move |seen| {
+        if seen.path.starts_with("/xrpc/com.atproto.sync.getRepo") {
+            reply()
+        } else if seen.path == format!("/{did}") {
+            Reply::ok(doc(&did, h.get().map(String::as_str).unwrap_or("")))
+        } else {
+            Reply::status(404)
+        }
+    });
+    let _ = holder.set(s.url(""));
+    s
+}
+
+#[test]
+fn a_repository_is_fetched_walked_and_decoded() {
+    let did = plc(1);
+    let (recs, note) = records();
+    let mut all: Vec<(String, &Rec)> = recs.iter().map(|(p, r)| (p.clone(), r)).collect();
+    all.push((format!("com.example.note/{}", rkey(3)), &note));
+    let car = export(&did, &events::rev(7), &all, false);
+    let s = server(did.clone(), move || Reply::ok(car.clone()));
+    let f = fetcher(&s.url(""), true, 1 << 20, Duration::from_secs(5));
+    let Fetched { car, host } = f.fetch(&did).expect("fetch");
+    assert_eq!(host, s.url(""));
+    let snap = snapshot::read(&did, &car, &host, "2026-01-01T00:00:00Z").expect("read");
+    assert_eq!(snap.rev, events::rev(7));
+    let paths: Vec<String> = snap.records.iter().map(|r| r.path()).collect();
+    let mut want: Vec<String> = all.iter().map(|(p, _)| p.clone()).collect();
+    want.sort();
+    assert_eq!(paths, want, "every record, in path order");
+    assert_eq!(snap.refused, 0);
+    assert_eq!(
+        s.requests_to(&format!("/xrpc/com.atproto.sync.getRepo?did={did}")),
+        1
+    );
+}
+
+#[test]
+fn xrpc_errors_name_the_hosting_status() {
+    for (error, hosting) in [
+        ("RepoNotFound", Hosting::Deleted),
+        ("RepoTakendown", Hosting::Takendown),
+        ("RepoSuspended", Hosting::Suspended),
+        ("RepoDeactivated", Hosting::Deactivated),
+    ] {
+        let did = plc(2);
+        let body = format!(r#"{{"error":"{error}","message":"no"}}"#);
+        let s = server(did.clone(), move || {
+            Reply::Full(
+                400,
+                vec![("Content-Type".into(), "application/json".into())],
+                body.clone().into_bytes(),
+            )
+        });
+        let f = fetcher(&s.url(""), true, 1 << 20, Duration::from_secs(5));
+        let e = f.fetch(&did).err().expect("an error");
+        assert_eq!(e.hosting(), Some(hosting), "{error}: {e}");
+    }
+    let did = plc(3);
+    let s = server(did.clone(), || Reply::status(500));
+    let e = fetcher(&s.url(""), true, 1 << 20, Duration::from_secs(5))
+        .fetch(&did)
+        .err()
+        .expect("an error");
+    assert!(matches!(e, FetchError::Status { status: 500, .. }), "{e}");
+    assert_eq!(e.hosting(), None, "a 500 is worth a retry");
+}
+
+#[test]
+fn hostile_servers_give_typed_errors() {
+    let did = plc(4);
+    // A redirect loop.
+    let s = server(did.clone(), || {
+        Reply::redirect("/xrpc/com.atproto.sync.getRepo?x=1")
+    });
+    let e = fetcher(&s.url(""), true, 1 << 20, Duration::from_secs(5))
+        .fetch(&did)
+        .err();
+    assert!(matches!(e, Some(FetchError::Http(_))), "{e:?}");
+    // More than the cap, declared or not.
+    let s = server(did.clone(), || Reply::ok(vec![0u8; 4096]));
+    let e = fetcher(&s.url(""), true, 1024, Duration::from_secs(5))
+        .fetch(&did)
+        .err();
+    assert!(
+        matches!(
+            e,
+            Some(FetchError::Http(
+                skyindex::identity::HttpError::TooLarge { .. }
+            ))
+        ),
+        "{e:?}"
+    );
+    let s = server(did.clone(), || Reply::Unsized(1 << 20));
+    let e = fetcher(&s.url(""), true, 1024, Duration::from_secs(5))
+        .fetch(&did)
+        .err();
+    assert!(matches!(e, Some(FetchError::Http(_))), "{e:?}");
+    // A slow drip is cut at the whole request's timeout.
+    let s = server(did.clone(), || Reply::Drip {
+        len: 1000,
+        every: Duration::from_millis(50),
+    });
+    let started = std::time::Instant::now();
+    let e = fetcher(&s.url(""), true, 1 << 20, Duration::from_secs(1))
+        .fetch(&did)
+        .err();
+    assert!(matches!(e, Some(FetchError::Http(_))), "{e:?}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    // A truncated CAR reads as a typed error.
+    let (recs, _) = records();
+    let all: Vec<(String, &Rec)> = recs.iter().map(|(p, r)| (p.clone(), r)).collect();
+    let car = export(&did, &events::rev(1), &all, false);
+    let cut = car[..car.len() - 10].to_vec();
+    assert!(matches!(
+        snapshot::read(&did, &cut, "h", "t"),
+        Err(SnapshotError::Export(_))
+    ));
+    // A commit for another DID, a missing record block.
+    assert!(matches!(
+        snapshot::read(&plc(5), &car, "h", "t"),
+        Err(SnapshotError::WrongDid { .. })
+    ));
+    let holes = export(&did, &events::rev(1), &all, true);
+    assert!(matches!(
+        snapshot::read(&did, &holes, "h", "t"),
+        Err(SnapshotError::MissingRecord { .. })
+    ));
+}
+
+#[test]
+fn a_pds_on_a_private_address_is_refused_unless_allowed() {
+    let did = plc(6);
+    let (recs, _) = records();
+    let all: Vec<(String, &Rec)> = recs.iter().map(|(p, r)| (p.clone(), r)).collect();
+    let car = export(&did, &events::rev(1), &all, false);
+    // The PDS on its own loopback server; the PLC directory (trusted) names it.
+    let pds = HttpServer::start(move |_| Reply::ok(car.clone()));
+    let pds_url = pds.url("");
+    let d = did.clone();
+    let directory = HttpServer::start(move |_| Reply::ok(doc(&d, &pds_url)));
+    let e = fetcher(&directory.url(""), false, 1 << 20, Duration::from_secs(5))
+        .fetch(&did)
+        .err();
+    assert!(
+        matches!(
+            e,
+            Some(FetchError::Http(
+                skyindex::identity::HttpError::PrivateAddress { .. }
+            ))
+        ),
+        "{e:?}"
+    );
+    assert_eq!(pds.requests(), 0, "nothing was asked of it");
+    assert!(
+        fetcher(&directory.url(""), true, 1 << 20, Duration::from_secs(5))
+            .fetch(&did)
+            .is_ok()
+    );
+}
+
+#[test]
+fn real_exports_read_and_v2_is_refused() {
+    let Some(dir) = crate::common::shared_fixtures() else {
+        eprintln!("skipping: no ../shared/fixtures");
+        return;
+    };
+    for rel in [
+        "indigo/testing/testdata/greenground.repo.car",
+        "indigo/atproto/repo/testdata/bnewbold.robocracy.org.20250310005405.car",
+    ] {
+        let bytes = std::fs::read(dir.join(rel)).expect("read");
+        let export = skyindex::repo::RepoExport::parse(&bytes).expect("parse");
+        let walked = export.entries().expect("walk").len();
+        let snap = snapshot::read(&export.commit.did, &bytes, "h", "t").expect(rel);
+        assert_eq!(snap.records.len() + snap.refused, walked, "{rel}");
+        assert!(!snap.records.is_empty(), "{rel}");
+        eprintln!(
+            "{rel}: {} records, {} refused by their lexicons",
+            snap.records.len(),
+            snap.refused
+        );
+    }
+    let bytes =
+        std::fs::read(dir.join("indigo/testing/testdata/fakermaker.repo.car")).expect("read");
+    let export = skyindex::repo::RepoExport::parse(&bytes).expect("parse");
+    assert!(matches!(
+        snapshot::read(&export.commit.did, &bytes, "h", "t"),
+        Err(SnapshotError::Version(2))
+    ));
+}
