@@ -131,14 +131,20 @@ pub struct RunArgs {
 pub struct BackfillArgs {
     /// `none`: index what the stream carries (no repo is ever fetched); `seen`: every repo the
     /// stream shows is fetched whole from its PDS and kept complete: after a `#sync`, a commit
-    /// that does not chain to what we hold, or an operator's `resync`.
+    /// that does not chain to what we hold, or an operator's `resync`; `all`: `seen`, and every
+    /// repo the relay lists (listRepos) too, at the first start, whenever the stream starts
+    /// without a saved cursor, and every --backfill-interval.
     #[arg(
         long,
         env = "SKYINDEX_BACKFILL",
         default_value = "none",
-        value_name = "none|seen"
+        value_name = "none|seen|all"
     )]
     pub backfill: String,
+    /// With `--backfill all`: enumerate the relay's repos again this long after the last
+    /// enumeration completed (e.g. 24h).
+    #[arg(long, env = "SKYINDEX_BACKFILL_INTERVAL", default_value = "24h")]
+    pub backfill_interval: String,
     /// Repositories fetched at once, overall.
     #[arg(long, env = "SKYINDEX_BACKFILL_FETCHERS", default_value_t = 8)]
     pub backfill_fetchers: usize,

@@ -48,6 +48,7 @@ fn value(flag: &'static str, value: &str, expected: impl Into<String>) -> Config
 pub enum Backfill {
     None,
     Seen,
+    All,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -184,7 +185,8 @@ impl RunConfig {
         let backfill = match a.backfill.backfill.as_str() {
             "none" => Backfill::None,
             "seen" => Backfill::Seen,
-            other => return Err(value("--backfill", other, "expected none or seen")),
+            "all" => Backfill::All,
+            other => return Err(value("--backfill", other, "expected none, seen or all")),
         };
         let backfill_settings = BackfillSettings {
             fetchers: a.backfill.backfill_fetchers.max(1),
@@ -192,6 +194,8 @@ impl RunConfig {
             host_in_flight: a.backfill.backfill_host_in_flight.max(1),
             max_bytes: a.backfill.backfill_max_mib.saturating_mul(1 << 20),
             timeout: parse_duration("--backfill-timeout", &a.backfill.backfill_timeout)?,
+            enumerate: backfill == Backfill::All,
+            interval: parse_duration("--backfill-interval", &a.backfill.backfill_interval)?,
         };
         Ok(RunConfig {
             database_url: a.db.database_url.clone(),

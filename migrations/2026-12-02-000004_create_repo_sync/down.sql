@@ -1,2 +1,3 @@
+DROP TABLE repo_enumerations;
 DROP TABLE repo_buffer;
 DROP TABLE repos;

@@ -20,5 +20,5 @@ pub use kinds::{Kind, KindRow};
 pub use loaded::{Descendant, EdgeInfo, Loaded, PostInfo, PostLink};
 pub use needs::{pair_key, Lookup, Needs, Pair};
 pub use plan::{Plan, PlanStats, TableDiff};
-pub use repos::{Hosting, RepoState, RepoStatus};
+pub use repos::{Hosting, ListedRepo, RepoState, RepoStatus};
 pub use snapshot::{Snapshot, SnapshotRecord};

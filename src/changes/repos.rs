@@ -91,3 +91,12 @@ pub struct RepoStatus {
     /// The account is deleted (`users.status`): nothing of it is fetched or applied.
     pub deleted: bool,
 }
+
+/// A repo as the relay lists it (`com.atproto.sync.listRepos`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedRepo {
+    pub did: String,
+    pub rev: Option<String>,
+    pub active: bool,
+    pub hosting: Option<Hosting>,
+}

@@ -30,6 +30,9 @@ pub struct Snapshot {
     pub data: Cid,
     /// The host it was fetched from.
     pub host: String,
+    /// The account's handle as its DID document gives it (checked both ways when handles are
+    /// verified, else `handle.invalid`), for a repo never seen live.
+    pub handle: Option<String>,
     /// When it was fetched (RFC 3339): the `indexed_at` of the rows it writes.
     pub fetched_at: String,
     /// Every record that decoded, in path order.

@@ -99,7 +99,8 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, CommandError> {
     let fetcher = match (&backfill, &identities) {
         (Some(b), Some(ids)) => {
             info!(
-                "backfill: seen (fetchers={} per-host rate={}/s in-flight={} max={} MiB)",
+                "backfill: {} (fetchers={} per-host rate={}/s in-flight={} max={} MiB)",
+                if b.enumerate { "all" } else { "seen" },
                 b.fetchers,
                 b.host_rate,
                 b.host_in_flight,
@@ -149,5 +150,6 @@ fn fetcher(
         http: Arc::new(UreqClient::new(&http)),
         limiter: HostLimiter::new(limits),
         max_bytes: b.max_bytes,
+        verify_handles: config.pipeline.verify.handles,
     })
 }

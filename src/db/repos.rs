@@ -10,7 +10,7 @@ use diesel::sql_types::{Array, BigInt, Integer, Text};
 use super::purge::repo_range;
 use super::CHUNK;
 use crate::changes::{Hosting, RepoState, RepoStatus};
-use crate::schema::{repo_buffer, repos, users};
+use crate::schema::{repo_buffer, repo_enumerations, repos, users};
 
 /// The state of each of `dids` (absent from the map: never seen), with the rev we hold.
 pub fn load_status(
@@ -337,4 +337,58 @@ pub fn counts(conn: &mut PgConnection) -> QueryResult<Vec<(String, String, i64)>
             .map(|r| (r.state, r.hosting, r.n as i64))
             .collect()
     })
+}
+
+/// Where the relay's enumeration stands: the page to ask for next, and whether one has ever
+/// completed (and when).
+pub fn enumeration(
+    conn: &mut PgConnection,
+    service: &str,
+) -> QueryResult<Option<(Option<String>, Option<chrono::DateTime<chrono::Utc>>)>> {
+    repo_enumerations::table
+        .find(service)
+        .select((repo_enumerations::cursor, repo_enumerations::completed_at))
+        .first(conn)
+        .optional()
+}
+
+/// Records the next page of an enumeration under way (`None`: start again from the first).
+pub fn save_page(conn: &mut PgConnection, service: &str, cursor: Option<&str>) -> QueryResult<()> {
+    diesel::insert_into(repo_enumerations::table)
+        .values((
+            repo_enumerations::service.eq(service),
+            repo_enumerations::cursor.eq(cursor),
+        ))
+        .on_conflict(repo_enumerations::service)
+        .do_update()
+        .set(repo_enumerations::cursor.eq(cursor))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The enumeration reached its last page.
+pub fn complete_enumeration(conn: &mut PgConnection, service: &str) -> QueryResult<()> {
+    diesel::insert_into(repo_enumerations::table)
+        .values((
+            repo_enumerations::service.eq(service),
+            repo_enumerations::cursor.eq(None::<String>),
+            repo_enumerations::completed_at.eq(diesel::dsl::now),
+        ))
+        .on_conflict(repo_enumerations::service)
+        .do_update()
+        .set((
+            repo_enumerations::cursor.eq(None::<String>),
+            repo_enumerations::completed_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The handle of an account we have none for (a repo never seen live); one an `#identity`
+/// gave is newer than any snapshot's and is kept.
+pub fn fill_handle(conn: &mut PgConnection, did: &str, handle: &str) -> QueryResult<()> {
+    diesel::update(users::table.find(did).filter(users::handle.is_null()))
+        .set(users::handle.eq(handle))
+        .execute(conn)
+        .map(|_| ())
 }

@@ -23,11 +23,11 @@ use diesel::PgConnection;
 use log::{info, warn};
 
 use super::progress::Progress;
-use super::route::writer_for;
 use crate::db::{cursor, labels as db_labels, DbError};
 use crate::identity::Identities;
 use crate::labels::{Batch, LabelSink, LabelerStats, Reader, ReaderConfig};
 use crate::stats::Stats;
+use crate::writer::writer_for;
 use crate::writer::{Envelope, LabelBatch, Payload};
 
 /// `--labelers` and the settings of their readers.
@@ -111,6 +111,14 @@ impl LabelRouter {
 impl crate::sync::ToWriters for LabelRouter {
     fn send(&self, did: &str, envelope: Envelope, stop: &AtomicBool) -> bool {
         LabelRouter::send(self, did, envelope, stop)
+    }
+
+    fn writers(&self) -> usize {
+        self.senders
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map_or(0, Vec::len)
     }
 }
 

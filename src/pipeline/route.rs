@@ -2,7 +2,6 @@
 //! apply in stream order while different repos run in parallel. Channels are bounded: a full one
 //! blocks the sender, and that blocking is the backpressure, all the way back to the socket.
 
-use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -10,7 +9,7 @@ use crossbeam_channel::Sender;
 
 use super::progress::Progress;
 use crate::decode::TypedEvent;
-use crate::writer::Envelope;
+use crate::writer::{writer_for, Envelope};
 
 /// The writer's channel is closed: the writers have stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,15 +18,6 @@ pub struct WritersGone;
 pub struct Router {
     senders: Vec<Sender<Envelope>>,
     progress: Arc<Progress>,
-}
-
-/// The writer that owns a repo. Stable across runs and platforms (SipHash with fixed keys), so
-/// the same repo lands on the same writer for a given writer count.
-pub fn writer_for(did: &str, writers: usize) -> usize {
-    #[allow(deprecated)]
-    let mut h = std::hash::SipHasher::new();
-    did.hash(&mut h);
-    (h.finish() % writers.max(1) as u64) as usize
 }
 
 impl Router {

@@ -35,7 +35,7 @@ use crate::source::capture::CaptureError;
 use crate::source::websocket::RelayConfig;
 use crate::source::{self, SourceSpec};
 use crate::stats::Stats;
-use crate::sync::{Fetcher, Stage, StageSettings};
+use crate::sync::{EnumerateSettings, Fetcher, Stage, StageSettings};
 use crate::verify::{Verifier, VerifySettings};
 use crate::writer::worker::{Writer, WriterConfig};
 use crate::writer::{Envelope, Indexing};
@@ -75,6 +75,9 @@ pub struct BackfillSettings {
     pub host_in_flight: usize,
     pub max_bytes: usize,
     pub timeout: Duration,
+    /// `all`: the relay's repos are enumerated too, every `interval`.
+    pub enumerate: bool,
+    pub interval: Duration,
 }
 
 /// Where the stream starts.
@@ -138,6 +141,8 @@ pub fn run(
             Stage::start(
                 StageSettings {
                     fetchers: b.fetchers,
+                    enumerate: enumerate_settings(settings, b, start)
+                        .map(|e| (e, fetcher.http.clone())),
                     ..StageSettings::default()
                 },
                 pool.clone(),
@@ -251,6 +256,37 @@ pub fn run(
         saved.map_or_else(|| "-".to_owned(), |c| c.to_string())
     );
     Ok(outcome)
+}
+
+/// `--backfill all` on a relay: its HTTP origin, and whether to enumerate now (the stream
+/// starts without a saved cursor, so it may have missed anything).
+fn enumerate_settings(
+    settings: &Settings,
+    b: &BackfillSettings,
+    start: Start,
+) -> Option<EnumerateSettings> {
+    let SourceSpec::Relay(url) = &settings.source else {
+        return None;
+    };
+    if !b.enumerate {
+        return None;
+    }
+    let scheme = if url.scheme() == "ws" {
+        "http"
+    } else {
+        "https"
+    };
+    let host = url.host_str()?;
+    let base = match url.port() {
+        Some(p) => format!("{scheme}://{host}:{p}"),
+        None => format!("{scheme}://{host}"),
+    };
+    Some(EnumerateSettings {
+        base,
+        service: settings.service.clone(),
+        interval: b.interval,
+        now: start.saved.is_none(),
+    })
 }
 
 /// The running writers: their threads, the router that feeds them, clones of their

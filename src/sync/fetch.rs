@@ -51,10 +51,11 @@ impl FetchError {
     }
 }
 
-/// A fetched export and where it came from.
+/// A fetched export, where it came from, and the account's handle.
 pub struct Fetched {
     pub car: Vec<u8>,
     pub host: String,
+    pub handle: Option<String>,
 }
 
 pub struct Fetcher {
@@ -62,6 +63,9 @@ pub struct Fetcher {
     pub http: Arc<dyn HttpGet>,
     pub limiter: HostLimiter,
     pub max_bytes: usize,
+    /// Check the document's handle both ways (as `#identity` events are), else take it as
+    /// claimed.
+    pub verify_handles: bool,
 }
 
 /// Largest error body read, for its XRPC error name.
@@ -70,6 +74,11 @@ const ACCEPT_CAR: &str = "application/vnd.ipld.car";
 impl Fetcher {
     pub fn fetch(&self, did: &str) -> Result<Fetched, FetchError> {
         let doc = self.identities.document(did)?;
+        let handle = if self.verify_handles {
+            Some(self.identities.identity(did)?.handle().to_owned())
+        } else {
+            doc.handle.clone()
+        };
         let pds = doc.pds.clone().ok_or(FetchError::NoPds)?;
         let host = url::Url::parse(&pds)
             .ok()
@@ -98,6 +107,7 @@ impl Fetcher {
         Ok(Fetched {
             car: response.body,
             host: pds,
+            handle,
         })
     }
 }

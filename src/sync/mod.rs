@@ -3,10 +3,12 @@
 //! snapshots (`snapshot`), and cut over by the writer that owns each (`writer::cutover`); the
 //! stage (`stage`) runs the scheduler and the fetch threads.
 
+pub mod enumerate;
 pub mod fetch;
 pub mod snapshot;
 pub mod stage;
 
+pub use enumerate::EnumerateSettings;
 pub use fetch::{FetchError, Fetcher};
 pub use snapshot::SnapshotError;
 pub use stage::{Stage, StageSettings, ToWriters};

@@ -77,6 +77,7 @@ pub fn read(
         commit: commit.cid,
         data: commit.data,
         host: host.to_owned(),
+        handle: None,
         fetched_at: fetched_at.to_owned(),
         records,
         refused,

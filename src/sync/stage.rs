@@ -12,10 +12,12 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{bounded, select, unbounded, Receiver, Sender};
 use log::{info, warn};
 
+use super::enumerate::{self, EnumerateSettings};
 use super::fetch::Fetcher;
 use super::snapshot;
 use crate::db::pool::PgPool;
 use crate::db::repos;
+use crate::identity::http::HttpGet;
 use crate::stats::Stats;
 use crate::writer::{Envelope, SyncCommand};
 
@@ -23,14 +25,18 @@ use crate::writer::{Envelope, SyncCommand};
 pub trait ToWriters: Send + Sync {
     /// Hands `envelope` to the writer that owns `did`; false once the writers are closing.
     fn send(&self, did: &str, envelope: Envelope, stop: &AtomicBool) -> bool;
+    /// How many writers there are (repos are theirs by `writer_for`).
+    fn writers(&self) -> usize;
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct StageSettings {
     /// Fetch threads: repos fetched at once, overall.
     pub fetchers: usize,
     /// How often the scheduler looks for repos due when it has room.
     pub poll: Duration,
+    /// The relay's repos enumerated (`--backfill all`), with the client to ask it.
+    pub enumerate: Option<(EnumerateSettings, Arc<dyn HttpGet>)>,
 }
 
 impl Default for StageSettings {
@@ -38,6 +44,7 @@ impl Default for StageSettings {
         StageSettings {
             fetchers: 8,
             poll: Duration::from_secs(1),
+            enumerate: None,
         }
     }
 }
@@ -78,6 +85,14 @@ impl Stage {
             );
         }
         drop((job_rx, done_tx));
+        if let Some((e, http)) = settings.enumerate.clone() {
+            let (pool, writers, stop) = (pool.clone(), writers.clone(), stop.clone());
+            handles.push(
+                std::thread::Builder::new()
+                    .name("enumerate".into())
+                    .spawn(move || enumerate::run(&e, &pool, &*http, &writers, &stop))?,
+            );
+        }
         let scheduler = Scheduler {
             settings,
             pool,
@@ -199,7 +214,10 @@ fn fetch_loop(
             Ok(f) => {
                 Stats::add(&stats.fetch_bytes, f.car.len() as u64);
                 match snapshot::read(&did, &f.car, &f.host, &fetched_at) {
-                    Ok(snap) => SyncCommand::Snapshot(snap),
+                    Ok(mut snap) => {
+                        snap.handle = f.handle;
+                        SyncCommand::Snapshot(snap)
+                    }
                     Err(e) => {
                         warn!(
                             "backfill: did={did} host={} unusable repository: {e}",

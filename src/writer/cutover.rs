@@ -152,6 +152,9 @@ fn cutover_in(
         states.insert(snap.did.clone(), (RepoState::Desynchronized, None));
         repos::set_states(conn, &states)?;
     } else {
+        if let Some(handle) = &snap.handle {
+            repos::fill_handle(conn, &snap.did, handle)?;
+        }
         repos::synchronized(
             conn,
             &snap.did,

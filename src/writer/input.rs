@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use crossbeam_channel::Sender;
 
-use crate::changes::{Hosting, Snapshot};
+use crate::changes::{Hosting, ListedRepo, Snapshot};
 use crate::decode::TypedEvent;
 use crate::labels::Batch;
 
@@ -70,6 +70,13 @@ pub enum SyncCommand {
         reason: String,
         hosting: Option<Hosting>,
     },
+    /// Repos the relay lists (all owned by this writer): new ones become `desynchronized`, and
+    /// known ones whose listed rev is ahead of ours too. `reply` hears when it is committed, so
+    /// the enumeration's page cursor is saved only after.
+    Discover {
+        repos: Vec<ListedRepo>,
+        reply: Sender<usize>,
+    },
 }
 
 impl SyncCommand {
@@ -77,6 +84,7 @@ impl SyncCommand {
         match self {
             SyncCommand::Claim { did, .. } | SyncCommand::Failed { did, .. } => did,
             SyncCommand::Snapshot(s) => &s.did,
+            SyncCommand::Discover { repos, .. } => repos.first().map_or("", |r| &r.did),
         }
     }
 }

@@ -16,7 +16,18 @@ mod rows;
 pub mod sim;
 pub mod worker;
 
+use std::hash::{Hash, Hasher};
+
 pub use input::{Envelope, LabelBatch, Ledger, Payload, SyncCommand, Ticket};
+
+/// The writer that owns a repo. Stable across runs and platforms (SipHash with fixed keys), so
+/// the same repo lands on the same writer for a given writer count.
+pub fn writer_for(did: &str, writers: usize) -> usize {
+    #[allow(deprecated)]
+    let mut h = std::hash::SipHasher::new();
+    did.hash(&mut h);
+    (h.finish() % writers.max(1) as u64) as usize
+}
 
 /// What the writers derive besides the records' own rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use diesel::prelude::*;
 
 use super::buffer;
-use crate::changes::{Hosting, RepoState, RepoStatus};
+use crate::changes::{Hosting, ListedRepo, RepoState, RepoStatus};
 use crate::db::repos::{self, BufferRow};
 use crate::decode::{AccountStatus, TypedEvent};
 
@@ -175,4 +175,49 @@ pub fn triage_in<'e>(
     repos::set_states(conn, &t.states)?;
     repos::buffer_push(conn, &t.buffer)?;
     Ok((t.keep, t.stats))
+}
+
+/// Repos the relay lists, in one transaction: a repo never seen becomes `desynchronized`, and
+/// a synchronized one whose listed rev is ahead of ours too (we missed events); inactive ones
+/// are not fetched (their hosting status is recorded when we know the repo). Returns how many
+/// repos changed.
+pub fn discover(conn: &mut PgConnection, listed: &[ListedRepo]) -> QueryResult<usize> {
+    conn.transaction(|conn| {
+        let dids: Vec<String> = listed.iter().map(|r| r.did.clone()).collect();
+        let known = repos::load_status(conn, &dids)?;
+        let mut states = BTreeMap::new();
+        for r in listed {
+            let k = known.get(&r.did);
+            if k.is_some_and(|k| k.deleted) {
+                continue;
+            }
+            let state = k.and_then(|k| k.state);
+            if !r.active {
+                if let (Some(state), Some(h)) = (state, r.hosting) {
+                    states.insert(r.did.clone(), (state, Some(h)));
+                }
+                continue;
+            }
+            let held = k.and_then(|k| k.rev.as_deref());
+            let ahead = match (&r.rev, held) {
+                (Some(listed), Some(held)) => listed.as_str() > held,
+                (Some(_), None) => true,
+                (None, _) => false,
+            };
+            match state {
+                None => {
+                    states.insert(
+                        r.did.clone(),
+                        (RepoState::Desynchronized, Some(Hosting::Active)),
+                    );
+                }
+                Some(RepoState::Synchronized) if ahead => {
+                    states.insert(r.did.clone(), (RepoState::Desynchronized, None));
+                }
+                _ => {}
+            }
+        }
+        repos::set_states(conn, &states)?;
+        Ok(states.len())
+    })
 }

@@ -16,6 +16,7 @@ use log::{debug, info, warn};
 use super::apply::{apply_items, GroupStats};
 use super::cutover::{cutover, CutoverStats};
 use super::input::{Envelope, LabelBatch, Ledger, Payload, SyncCommand};
+use super::repo_sync;
 use super::Indexing;
 use crate::backoff::Backoff;
 use crate::db::blame::{blame, Blame};
@@ -261,6 +262,12 @@ impl Writer {
                 } => conn
                     .transaction(|c| repos::fail(c, did, reason, *hosting))
                     .map(|()| (true, None)),
+                SyncCommand::Discover { repos, reply } => {
+                    repo_sync::discover(conn, repos).map(|n| {
+                        let _ = reply.send(n);
+                        (true, None)
+                    })
+                }
             };
             match result {
                 Ok((done, stats)) => {
@@ -285,8 +292,14 @@ impl Writer {
                             self.id
                         );
                     }
-                    if let SyncCommand::Claim { reply, .. } = &command {
-                        let _ = reply.send((did.clone(), false));
+                    match &command {
+                        SyncCommand::Claim { reply, .. } => {
+                            let _ = reply.send((did.clone(), false));
+                        }
+                        SyncCommand::Discover { reply, .. } => {
+                            let _ = reply.send(0);
+                        }
+                        _ => {}
                     }
                     return;
                 }
@@ -345,6 +358,7 @@ impl Writer {
                 Stats::add(&self.stats.repos_failed, 1);
                 debug!("writer {}: did={did} in error: {reason}", self.id);
             }
+            SyncCommand::Discover { .. } => {}
         }
     }
 

@@ -100,6 +100,7 @@ fn snapshot(did: &str, n: u64, records: &[(&str, &Rec)]) -> Snapshot {
         commit: events::cid_of(format!("commit {did} {n}").as_bytes()),
         data: events::cid_of(format!("data {did} {n}").as_bytes()),
         host: "http://pds.test".to_owned(),
+        handle: Some(format!("{}.test", &did[8..])),
         fetched_at: time_of(1000),
         records,
         refused: 0,
@@ -152,6 +153,16 @@ fn first_sight_fetch_buffer_and_drain() {
     assert_eq!((s.drained, s.skipped), (2, 1));
     assert_eq!(state(conn, ALICE).as_deref(), Some("synchronized"));
     assert_eq!(count(conn, "SELECT count(*) AS n FROM repo_buffer"), 0);
+    // A repo never seen live has the handle its document gives.
+    assert_eq!(
+        count(
+            conn,
+            &format!(
+                "SELECT count(*) AS n FROM users WHERE did = '{ALICE}' AND handle = 'alice.test'"
+            )
+        ),
+        1
+    );
     assert!(has(conn, "posts", &at_uri(ALICE, POST, &rkey(1))));
     // Deleted live after the snapshot was taken: it does not come back.
     assert!(!has(conn, "posts", &at_uri(ALICE, POST, &rkey(2))));

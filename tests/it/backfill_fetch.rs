@@ -69,6 +69,7 @@ fn fetcher(plc_url: &str, allow_private: bool, max_bytes: usize, timeout: Durati
         http: Arc::new(UreqClient::new(&http)),
         limiter: HostLimiter::new(default_limits()),
         max_bytes,
+        verify_handles: false,
     }
 }
 
@@ -111,7 +112,12 @@ fn a_repository_is_fetched_walked_and_decoded() {
     let car = export(&did, &events::rev(7), &all, false);
     let s = server(did.clone(), move || Reply::ok(car.clone()));
     let f = fetcher(&s.url(""), true, 1 << 20, Duration::from_secs(5));
-    let Fetched { car, host } = f.fetch(&did).expect("fetch");
+    let Fetched { car, host, handle } = f.fetch(&did).expect("fetch");
+    assert_eq!(
+        handle.as_deref(),
+        Some("alice.test"),
+        "as the document claims it"
+    );
     assert_eq!(host, s.url(""));
     let snap = snapshot::read(&did, &car, &host, "2026-01-01T00:00:00Z").expect("read");
     assert_eq!(snap.rev, events::rev(7));

@@ -2,6 +2,7 @@
 
 mod backfill_cutover;
 mod backfill_fetch;
+mod backfill_live;
 mod chaos;
 mod common;
 mod crypto;

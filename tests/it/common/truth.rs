@@ -90,6 +90,18 @@ fn table_of_record(r: &Value) -> &'static str {
     }
 }
 
+/// The truth `dump-truth.js` writes of a running PDS (`truth.json`, `truth-summary.json`).
+pub fn load_live(dir: &Path) -> Truth {
+    let truth: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("truth.json")).expect("truth.json"))
+            .expect("truth json");
+    let counts: Value = serde_json::from_slice(
+        &std::fs::read(dir.join("truth-summary.json")).expect("truth-summary.json"),
+    )
+    .expect("truth-summary json");
+    from_values(truth, serde_json::json!({ "truth": counts }))
+}
+
 pub fn load(dir: &Path) -> Truth {
     let truth: Value =
         serde_json::from_slice(&std::fs::read(dir.join("truth.json")).expect("truth.json"))
@@ -97,6 +109,10 @@ pub fn load(dir: &Path) -> Truth {
     let summary: Value =
         serde_json::from_slice(&std::fs::read(dir.join("summary.json")).expect("summary.json"))
             .expect("summary json");
+    from_values(truth, summary)
+}
+
+fn from_values(truth: Value, summary: Value) -> Truth {
     let mut records: BTreeMap<&'static str, BTreeSet<(String, String)>> = BTreeMap::new();
     for t in TABLES {
         records.insert(t, BTreeSet::new());
