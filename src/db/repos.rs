@@ -339,12 +339,14 @@ pub fn counts(conn: &mut PgConnection) -> QueryResult<Vec<(String, String, i64)>
     })
 }
 
-/// Where the relay's enumeration stands: the page to ask for next, and whether one has ever
-/// completed (and when).
+/// An enumeration's page to ask for next, and when one last completed.
+pub type EnumerationState = (Option<String>, Option<chrono::DateTime<chrono::Utc>>);
+
+/// Where the relay's enumeration stands (`None`: it never started).
 pub fn enumeration(
     conn: &mut PgConnection,
     service: &str,
-) -> QueryResult<Option<(Option<String>, Option<chrono::DateTime<chrono::Utc>>)>> {
+) -> QueryResult<Option<EnumerationState>> {
     repo_enumerations::table
         .find(service)
         .select((repo_enumerations::cursor, repo_enumerations::completed_at))
