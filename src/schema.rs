@@ -784,6 +784,8 @@ diesel::table! {
         retry_at -> Nullable<Timestamptz>,
         /// Why the last fetch failed.
         last_error -> Nullable<Text>,
+        /// When the relay last listed the repo (listRepos): a repo a whole enumeration did not list is fetched again, to learn what became of it.
+        listed_at -> Nullable<Timestamptz>,
         /// The `updated_at` column of the `repos` table.
         ///
         /// Its SQL type is `Timestamptz`.

@@ -108,6 +108,10 @@ pub struct Stats {
     pub backfill_records: AtomicU64,
     pub repos_failed: AtomicU64,
     pub fetch_bytes: AtomicU64,
+    /// Repos claimed or being fetched now (the backfill stage's gauge), and whether the stage
+    /// runs at all (the stats line shows its figures only then).
+    pub repos_in_flight: AtomicU64,
+    pub backfill_on: std::sync::atomic::AtomicBool,
     /// Labels committed (in batches from labelers), and the rows they inserted or replaced
     /// (fewer: replays and older labels change nothing, and of one identity's labels in one
     /// transaction only the newest is written).
@@ -265,6 +269,8 @@ pub struct Snapshot {
     pub committed: u64,
     pub db_busy_us: u64,
     pub latency: [u64; 128],
+    pub backfill_records: u64,
+    pub fetch_bytes: u64,
 }
 
 impl Snapshot {
@@ -273,6 +279,8 @@ impl Snapshot {
             committed: stats.committed.load(Relaxed),
             db_busy_us: stats.db_busy_us.load(Relaxed),
             latency: stats.latency.counts(),
+            backfill_records: stats.backfill_records.load(Relaxed),
+            fetch_bytes: stats.fetch_bytes.load(Relaxed),
         }
     }
 }
@@ -312,8 +320,22 @@ pub fn line(
         "-".to_owned()
     };
     let load = |c: &AtomicU64| c.load(Relaxed);
+    let backfill = if stats.backfill_on.load(Relaxed) {
+        format!(
+            " repos_in_flight={} repos_synced={} repos_failed={} backfill_records/sec={:.0} fetch_bytes/sec={:.0} sync_buffered={} chain_breaks={}",
+            load(&stats.repos_in_flight),
+            load(&stats.repos_synced),
+            load(&stats.repos_failed),
+            now.backfill_records.saturating_sub(prev.backfill_records) as f64 / secs,
+            now.fetch_bytes.saturating_sub(prev.fetch_bytes) as f64 / secs,
+            load(&stats.sync_buffered),
+            load(&stats.chain_breaks),
+        )
+    } else {
+        String::new()
+    };
     format!(
-        "stats events/sec={rate:.1} events={} commits={} ops_create={} ops_update={} ops_delete={} skipped={} errors={} bad_frames={} bad_ops={} failed_events={} error_frames={} queue={} in_flight={} cursor={} lag_ms={lag} db_busy={busy:.0}% db_retries={} reconnects={} commit_p50_ms={:.1} commit_p99_ms={:.1} unverified={} labels={} labels_refused={}",
+        "stats events/sec={rate:.1} events={} commits={} ops_create={} ops_update={} ops_delete={} skipped={} errors={} bad_frames={} bad_ops={} failed_events={} error_frames={} queue={} in_flight={} cursor={} lag_ms={lag} db_busy={busy:.0}% db_retries={} reconnects={} commit_p50_ms={:.1} commit_p99_ms={:.1} unverified={} labels={} labels_refused={}{backfill}",
         now.committed,
         load(&stats.commits),
         load(&stats.ops_create),

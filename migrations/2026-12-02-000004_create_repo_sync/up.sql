@@ -12,6 +12,7 @@ CREATE TABLE repos (
     retries      INTEGER NOT NULL DEFAULT 0,
     retry_at     TIMESTAMPTZ,
     last_error   TEXT,
+    listed_at    TIMESTAMPTZ,
     updated_at   TIMESTAMPTZ NOT NULL DEFAULT now()
 ) WITH (fillfactor = 80);
 
@@ -45,5 +46,6 @@ COMMENT ON COLUMN repos.data_cid IS 'The MST root (commit data) of the last snap
 COMMENT ON COLUMN repos.pds_host IS 'The PDS the last snapshot came from.';
 COMMENT ON COLUMN repos.retries IS 'Failed fetches in a row; the next is due 1 min * 2^retries later, at most 1 h.';
 COMMENT ON COLUMN repos.last_error IS 'Why the last fetch failed.';
+COMMENT ON COLUMN repos.listed_at IS 'When the relay last listed the repo (listRepos): a repo a whole enumeration did not list is fetched again, to learn what became of it.';
 COMMENT ON TABLE repo_buffer IS 'Live events of repos being resynced, in seq order, applied after the snapshot when they chain.';
 COMMENT ON COLUMN repo_buffer.event IS 'The event as DAG-CBOR (sync::buffered): its ops with their record blocks.';

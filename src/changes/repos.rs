@@ -99,4 +99,7 @@ pub struct ListedRepo {
     pub rev: Option<String>,
     pub active: bool,
     pub hosting: Option<Hosting>,
+    /// The handle its DID document gives now, when the enumeration resolved it (after the
+    /// stream lost events: a missed `#identity` leaves no trace in the repo).
+    pub handle: Option<String>,
 }

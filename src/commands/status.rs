@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::CommandError;
 use crate::cli::StatusArgs;
-use crate::db::{connect, labels, migrate, status, DbError};
+use crate::db::{connect, labels, migrate, repos, status, DbError};
 
 pub fn run(args: &StatusArgs) -> Result<ExitCode, CommandError> {
     let mut conn = connect::connect(&args.db.database_url)?;
@@ -23,6 +23,7 @@ pub fn run(args: &StatusArgs) -> Result<ExitCode, CommandError> {
     } else {
         Some(status::counter_totals(&mut conn)?)
     };
+    let repo_states = repos::counts(&mut conn).map_err(DbError::query("repos by state"))?;
     let now = Utc::now();
     let in_force =
         labels::count_in_force(&mut conn, now).map_err(DbError::query("labels in force"))?;
@@ -71,6 +72,10 @@ pub fn run(args: &StatusArgs) -> Result<ExitCode, CommandError> {
             "rows": counts,
             "rows_exact": !args.fast,
             "counter_totals": totals,
+            "repos": repo_states
+                .iter()
+                .map(|(state, hosting, n)| json!({"state": state, "hosting": hosting, "repos": n}))
+                .collect::<Vec<_>>(),
         });
         println!("{out}");
         return Ok(ExitCode::SUCCESS);
@@ -104,6 +109,12 @@ pub fn run(args: &StatusArgs) -> Result<ExitCode, CommandError> {
     }
     if !labelers.is_empty() || in_force > 0 {
         println!("labels in force: {in_force}");
+    }
+    if !repo_states.is_empty() {
+        println!("repos (backfill):");
+        for (state, hosting, n) in &repo_states {
+            println!("  {state:<15} {hosting:<12} {n}");
+        }
     }
     println!(
         "migrations: {}",

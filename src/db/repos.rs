@@ -285,7 +285,8 @@ const RECORD_TABLES: [&str; 18] = [
 pub fn due(conn: &mut PgConnection, limit: i64) -> QueryResult<Vec<String>> {
     diesel::sql_query(
         "SELECT did AS uri, state AS cid FROM repos \
-         WHERE state = 'desynchronized' OR (state = 'error' AND retry_at <= now()) \
+         WHERE (state = 'desynchronized' OR (state = 'error' AND retry_at <= now())) \
+         AND hosting <> 'deleted' \
          ORDER BY updated_at LIMIT $1",
     )
     .bind::<BigInt, _>(limit)
@@ -393,4 +394,50 @@ pub fn fill_handle(conn: &mut PgConnection, did: &str, handle: &str) -> QueryRes
         .set(users::handle.eq(handle))
         .execute(conn)
         .map(|_| ())
+}
+
+/// The account's handle as resolved again (a missed `#identity`), when we hold the account.
+pub fn set_handle(conn: &mut PgConnection, did: &str, handle: &str) -> QueryResult<()> {
+    diesel::update(
+        users::table
+            .find(did)
+            .filter(users::handle.is_distinct_from(handle)),
+    )
+    .set(users::handle.eq(handle))
+    .execute(conn)
+    .map(|_| ())
+}
+
+/// Marks repos as listed by the relay now.
+pub fn mark_listed(conn: &mut PgConnection, dids: &[String]) -> QueryResult<()> {
+    for chunk in dids.chunks(CHUNK) {
+        diesel::update(repos::table.filter(repos::did.eq_any(chunk)))
+            .set(repos::listed_at.eq(diesel::dsl::now))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Synchronized repos a whole enumeration begun at `since` did not list (gone from the relay,
+/// or moved): after `after` in DID order, at most `limit`.
+pub fn unlisted(
+    conn: &mut PgConnection,
+    since: chrono::DateTime<chrono::Utc>,
+    after: &str,
+    limit: i64,
+) -> QueryResult<Vec<String>> {
+    repos::table
+        .filter(repos::state.eq(RepoState::Synchronized.as_str()))
+        .filter(repos::hosting.eq(Hosting::Active.as_str()))
+        .filter(repos::listed_at.is_null().or(repos::listed_at.lt(since)))
+        .filter(repos::did.gt(after))
+        .select(repos::did)
+        .order(repos::did)
+        .limit(limit)
+        .load(conn)
+}
+
+/// The database's clock (the one `listed_at` is written with).
+pub fn now(conn: &mut PgConnection) -> QueryResult<chrono::DateTime<chrono::Utc>> {
+    diesel::select(diesel::dsl::now.into_sql::<diesel::sql_types::Timestamptz>()).get_result(conn)
 }

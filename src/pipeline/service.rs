@@ -136,13 +136,16 @@ pub fn run(
     // The backfill stage reaches the writers as the labelers do: through a router it closes
     // when it stops, so the writers can end.
     let sync_router = Arc::new(LabelRouter::new(label_senders.clone()));
+    let outdated = Arc::new(AtomicBool::new(false));
     let backfill = match (&settings.backfill, fetcher) {
         (Some(b), Some(fetcher)) => Some(
             Stage::start(
                 StageSettings {
                     fetchers: b.fetchers,
-                    enumerate: enumerate_settings(settings, b, start)
-                        .map(|e| (e, fetcher.http.clone())),
+                    enumerate: enumerate_settings(settings, b, start, &outdated).map(|mut e| {
+                        e.identities = identities.clone().map(|ids| (ids, settings.verify.handles));
+                        (e, fetcher.http.clone())
+                    }),
                     ..StageSettings::default()
                 },
                 pool.clone(),
@@ -201,6 +204,11 @@ pub fn run(
             },
             filter: settings.filter.clone(),
             last_seq: start.cursor,
+            outdated: settings
+                .backfill
+                .as_ref()
+                .filter(|b| b.enumerate)
+                .map(|_| &*outdated),
         };
         let ended = decode_stage::run(&raw_rx, stop, &mut triage, verifier.as_ref());
         // Whatever ended the decode stage, the source must stop too: its next send fails.
@@ -264,6 +272,7 @@ fn enumerate_settings(
     settings: &Settings,
     b: &BackfillSettings,
     start: Start,
+    outdated: &Arc<AtomicBool>,
 ) -> Option<EnumerateSettings> {
     let SourceSpec::Relay(url) = &settings.source else {
         return None;
@@ -286,6 +295,8 @@ fn enumerate_settings(
         service: settings.service.clone(),
         interval: b.interval,
         now: start.saved.is_none(),
+        outdated: outdated.clone(),
+        identities: None,
     })
 }
 

@@ -2,6 +2,7 @@
 //! writer; what is bad or skipped is counted, logged once with its seq and repo, and passed by
 //! the watermark, so one bad item never stops the stream nor holds the cursor back.
 
+use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use log::{debug, info, warn};
@@ -31,6 +32,9 @@ pub struct Triage<'a> {
     pub filter: Option<CollectionFilter>,
     /// The last seq seen, to place a bad frame whose own seq cannot be read.
     pub last_seq: Option<i64>,
+    /// Raised on `OutdatedCursor`: with backfill on, the relay's repos are listed again and
+    /// compared with ours (any of them may have missed events).
+    pub outdated: Option<&'a AtomicBool>,
 }
 
 impl Triage<'_> {
@@ -124,9 +128,13 @@ impl Triage<'_> {
         if let TypedEvent::Info(info) = &event {
             if info.name == "OutdatedCursor" {
                 warn!(
-                    "relay says OutdatedCursor ({}): our cursor is older than its history; events in between are gone",
-                    info.message.as_deref().unwrap_or("")
+                    "relay says OutdatedCursor ({}): our cursor is older than its history; events in between are gone{}",
+                    info.message.as_deref().unwrap_or(""),
+                    if self.outdated.is_some() { " (the relay's repos are enumerated again)" } else { "" }
                 );
+                if let Some(flag) = self.outdated {
+                    flag.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
             } else {
                 info!(
                     "relay info {}: {}",

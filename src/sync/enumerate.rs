@@ -18,13 +18,14 @@ use crate::changes::{Hosting, ListedRepo};
 use crate::db::pool::PgPool;
 use crate::db::repos;
 use crate::identity::http::HttpGet;
+use crate::identity::Identities;
 use crate::writer::{writer_for, Envelope, SyncCommand};
 
 /// Largest listRepos page read (1000 repos are ~200 KB).
 const MAX_PAGE_BYTES: usize = 8 << 20;
 const PAGE_LIMIT: usize = 1000;
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct EnumerateSettings {
     /// The relay's HTTP origin (`https://host`).
     pub base: String,
@@ -34,6 +35,11 @@ pub struct EnumerateSettings {
     pub interval: Duration,
     /// Enumerate at start whatever the last one was (the stream resumed without a cursor).
     pub now: bool,
+    /// Raised by the stream on `OutdatedCursor`: enumerate again, now.
+    pub outdated: Arc<AtomicBool>,
+    /// How an enumeration after lost events resolves each account's handle again, and whether
+    /// to check it both ways.
+    pub identities: Option<(Arc<Identities>, bool)>,
 }
 
 #[derive(Deserialize)]
@@ -105,6 +111,7 @@ pub fn page(
             did: r.did,
             rev: r.rev,
             active: r.active,
+            handle: None,
         })
         .collect();
     // A cursor that does not move would page forever.
@@ -123,6 +130,9 @@ pub(super) fn run(
 ) {
     let mut now = settings.now;
     while !stop.load(Relaxed) {
+        if settings.outdated.swap(false, Relaxed) {
+            now = true;
+        }
         let state = pool.get().map_err(|e| e.to_string()).and_then(|mut c| {
             repos::enumeration(&mut c, &settings.service).map_err(|e| e.to_string())
         });
@@ -143,9 +153,15 @@ pub(super) fn run(
                         .unwrap_or(chrono::TimeDelta::MAX)
             });
         if !due {
-            sleep(stop, Duration::from_secs(10));
+            sleep(stop, Duration::from_secs(1));
             continue;
         }
+        // After lost events every handle may have changed unseen: resolve them again.
+        let resolve = if now {
+            settings.identities.as_ref()
+        } else {
+            None
+        };
         if now {
             // Whatever the last enumeration was, this one starts from the first page.
             cursor = None;
@@ -157,11 +173,16 @@ pub(super) fn run(
             cursor.as_deref().unwrap_or("the first page")
         );
         let (mut pages, mut listed, mut marked) = (0u64, 0u64, 0usize);
+        // A listing from its first page covers every repo: those it did not list are checked.
+        let started = match cursor {
+            None => pool.get().ok().and_then(|mut c| repos::now(&mut c).ok()),
+            Some(_) => None,
+        };
         loop {
             if stop.load(Relaxed) {
                 return;
             }
-            let (repos, next) = match page(http, &settings.base, cursor.as_deref()) {
+            let (mut repos, next) = match page(http, &settings.base, cursor.as_deref()) {
                 Ok(p) => p,
                 Err(e) => {
                     warn!("backfill: listRepos page failed ({e}); again in 30 s");
@@ -171,6 +192,11 @@ pub(super) fn run(
             };
             pages += 1;
             listed += repos.len() as u64;
+            if let Some((ids, verify)) = resolve {
+                for r in repos.iter_mut().filter(|r| r.active) {
+                    r.handle = handle_of(ids, &r.did, *verify);
+                }
+            }
             match hand_over(repos, writers, stop) {
                 Some(n) => marked += n,
                 None => return,
@@ -190,9 +216,14 @@ pub(super) fn run(
                 None => break,
             }
         }
-        info!(
-            "backfill: enumeration done: {pages} pages, {listed} repos listed, {marked} to fetch"
-        );
+        let unlisted = match started {
+            Some(since) => match recheck_unlisted(pool, since, writers, stop) {
+                Some(n) => n,
+                None => return,
+            },
+            None => 0,
+        };
+        info!("backfill: enumeration done: {pages} pages, {listed} repos listed, {marked} to fetch, {unlisted} not listed any more to fetch again");
     }
 }
 
@@ -221,18 +252,91 @@ fn hand_over(
         }
         waiting += 1;
     }
-    let mut marked = 0;
+    wait_replies(&rx, waiting, stop)
+}
+
+/// Hands every synchronized repo the enumeration begun at `since` did not list to its writer,
+/// to be fetched again. `None` when the writers are closing.
+fn recheck_unlisted(
+    pool: &PgPool,
+    since: chrono::DateTime<chrono::Utc>,
+    writers: &Arc<dyn ToWriters>,
+    stop: &AtomicBool,
+) -> Option<usize> {
+    let mut after = String::new();
+    let mut total = 0;
+    loop {
+        let dids = match pool.get().map_err(|e| e.to_string()).and_then(|mut c| {
+            repos::unlisted(&mut c, since, &after, PAGE_LIMIT as i64).map_err(|e| e.to_string())
+        }) {
+            Ok(d) => d,
+            Err(e) => {
+                warn!("backfill: unlisted repos unreadable ({e})");
+                return Some(total);
+            }
+        };
+        let Some(last) = dids.last().cloned() else {
+            return Some(total);
+        };
+        let n = writers.writers().max(1);
+        let mut groups: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+        for d in dids {
+            groups.entry(writer_for(&d, n)).or_default().push(d);
+        }
+        let (tx, rx) = unbounded();
+        let mut waiting = 0;
+        for (_, dids) in groups {
+            let did = dids[0].clone();
+            let command = SyncCommand::Recheck {
+                dids,
+                reply: tx.clone(),
+            };
+            if !writers.send(&did, Envelope::sync(command), stop) {
+                return None;
+            }
+            waiting += 1;
+        }
+        total += wait_replies(&rx, waiting, stop)?;
+        after = last;
+    }
+}
+
+fn wait_replies(
+    rx: &crossbeam_channel::Receiver<usize>,
+    mut waiting: usize,
+    stop: &AtomicBool,
+) -> Option<usize> {
+    let mut sum = 0;
     while waiting > 0 {
         match rx.recv_timeout(Duration::from_millis(200)) {
             Ok(m) => {
-                marked += m;
+                sum += m;
                 waiting -= 1;
             }
             Err(_) if stop.load(Relaxed) => return None,
             Err(_) => {}
         }
     }
-    Some(marked)
+    Some(sum)
+}
+
+/// The account's handle as resolution gives it now; `None` when it cannot be resolved (the
+/// handle we hold is kept).
+fn handle_of(ids: &Identities, did: &str, verify: bool) -> Option<String> {
+    // What the cache holds is what the stream told us; only a fresh document is news.
+    ids.purge(did);
+    let result = if verify {
+        ids.identity(did).map(|i| Some(i.handle().to_owned()))
+    } else {
+        ids.document(did).map(|d| d.handle.clone())
+    };
+    match result {
+        Ok(h) => h,
+        Err(e) => {
+            warn!("backfill: did={did} handle not resolved again ({e})");
+            None
+        }
+    }
 }
 
 fn sleep(stop: &AtomicBool, d: Duration) {

@@ -64,6 +64,7 @@ impl Stage {
         stats: Arc<Stats>,
     ) -> std::io::Result<Stage> {
         let stop = Arc::new(AtomicBool::new(false));
+        stats.backfill_on.store(true, Relaxed);
         let fetchers = settings.fetchers.max(1);
         let (job_tx, job_rx) = bounded::<String>(fetchers);
         let (done_tx, done_rx) = unbounded::<String>();
@@ -101,6 +102,7 @@ impl Stage {
             done_rx,
             stop: stop.clone(),
             capacity: fetchers,
+            stats,
         };
         handles.push(
             std::thread::Builder::new()
@@ -131,6 +133,7 @@ struct Scheduler {
     stop: Arc<AtomicBool>,
     /// Repos claimed or fetched at once, at most.
     capacity: usize,
+    stats: Arc<Stats>,
 }
 
 impl Scheduler {
@@ -176,6 +179,9 @@ impl Scheduler {
                     Err(e) => warn!("backfill: looking for repos due failed ({e})"),
                 }
             }
+            self.stats
+                .repos_in_flight
+                .store(pending.len() as u64, Relaxed);
             select! {
                 recv(claim_rx) -> msg => if let Ok((did, taken)) = msg {
                     if !taken {

@@ -77,6 +77,11 @@ pub enum SyncCommand {
         repos: Vec<ListedRepo>,
         reply: Sender<usize>,
     },
+    /// Repos (all owned by this writer) a whole enumeration did not list: to fetch again.
+    Recheck {
+        dids: Vec<String>,
+        reply: Sender<usize>,
+    },
 }
 
 impl SyncCommand {
@@ -85,6 +90,7 @@ impl SyncCommand {
             SyncCommand::Claim { did, .. } | SyncCommand::Failed { did, .. } => did,
             SyncCommand::Snapshot(s) => &s.did,
             SyncCommand::Discover { repos, .. } => repos.first().map_or("", |r| &r.did),
+            SyncCommand::Recheck { dids, .. } => dids.first().map_or("", String::as_str),
         }
     }
 }

@@ -191,6 +191,9 @@ pub fn discover(conn: &mut PgConnection, listed: &[ListedRepo]) -> QueryResult<u
             if k.is_some_and(|k| k.deleted) {
                 continue;
             }
+            if let Some(h) = &r.handle {
+                repos::set_handle(conn, &r.did, h)?;
+            }
             let state = k.and_then(|k| k.state);
             if !r.active {
                 if let (Some(state), Some(h)) = (state, r.hosting) {
@@ -218,6 +221,42 @@ pub fn discover(conn: &mut PgConnection, listed: &[ListedRepo]) -> QueryResult<u
             }
         }
         repos::set_states(conn, &states)?;
+        repos::mark_listed(conn, &dids)?;
         Ok(states.len())
     })
+}
+
+/// Repos a whole enumeration did not list: fetched again (the fetch tells what became of
+/// them: deleted, taken down, moved). Returns how many were still synchronized.
+pub fn recheck(conn: &mut PgConnection, dids: &[String]) -> QueryResult<usize> {
+    conn.transaction(|conn| {
+        let known = repos::load_status(conn, dids)?;
+        let states: BTreeMap<String, (RepoState, Option<Hosting>)> = dids
+            .iter()
+            .filter(|d| known.get(*d).and_then(|k| k.state) == Some(RepoState::Synchronized))
+            .map(|d| (d.clone(), (RepoState::Desynchronized, None)))
+            .collect();
+        repos::set_states(conn, &states)?;
+        Ok(states.len())
+    })
+}
+
+/// A fetch refused with a hosting status: the account is in that status, as an `#account`
+/// event would have put it (a deleted one loses its records, a deactivated one keeps them).
+pub fn hosting_event(did: &str, hosting: Hosting) -> Option<TypedEvent> {
+    let status = match hosting {
+        Hosting::Active => return None,
+        Hosting::Takendown => AccountStatus::Takendown,
+        Hosting::Suspended => AccountStatus::Suspended,
+        Hosting::Deactivated => AccountStatus::Deactivated,
+        Hosting::Deleted => AccountStatus::Deleted,
+    };
+    Some(TypedEvent::Account(crate::decode::Account {
+        seq: 0,
+        did: did.to_owned(),
+        time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        active: false,
+        status: Some(status),
+        legacy: false,
+    }))
 }

@@ -13,12 +13,13 @@ use crossbeam_channel::{Receiver, RecvTimeoutError};
 use diesel::Connection;
 use log::{debug, info, warn};
 
-use super::apply::{apply_items, GroupStats};
+use super::apply::{apply_in, apply_items, GroupStats};
 use super::cutover::{cutover, CutoverStats};
 use super::input::{Envelope, LabelBatch, Ledger, Payload, SyncCommand};
 use super::repo_sync;
 use super::Indexing;
 use crate::backoff::Backoff;
+use crate::changes::Lookup;
 use crate::db::blame::{blame, Blame};
 use crate::db::pool::{PgPool, PgPooled};
 use crate::db::repos;
@@ -260,7 +261,18 @@ impl Writer {
                     reason,
                     hosting,
                 } => conn
-                    .transaction(|c| repos::fail(c, did, reason, *hosting))
+                    .transaction(|c| {
+                        repos::fail(c, did, reason, *hosting)?;
+                        if let Some(event) = hosting.and_then(|h| repo_sync::hosting_event(did, h))
+                        {
+                            let indexing = Indexing {
+                                repo_sync: false,
+                                ..indexing
+                            };
+                            apply_in(c, &[&event], &[], Lookup::Careful, indexing)?;
+                        }
+                        Ok(())
+                    })
                     .map(|()| (true, None)),
                 SyncCommand::Discover { repos, reply } => {
                     repo_sync::discover(conn, repos).map(|n| {
@@ -268,6 +280,10 @@ impl Writer {
                         (true, None)
                     })
                 }
+                SyncCommand::Recheck { dids, reply } => repo_sync::recheck(conn, dids).map(|n| {
+                    let _ = reply.send(n);
+                    (true, None)
+                }),
             };
             match result {
                 Ok((done, stats)) => {
@@ -296,7 +312,8 @@ impl Writer {
                         SyncCommand::Claim { reply, .. } => {
                             let _ = reply.send((did.clone(), false));
                         }
-                        SyncCommand::Discover { reply, .. } => {
+                        SyncCommand::Discover { reply, .. }
+                        | SyncCommand::Recheck { reply, .. } => {
                             let _ = reply.send(0);
                         }
                         _ => {}
@@ -358,7 +375,7 @@ impl Writer {
                 Stats::add(&self.stats.repos_failed, 1);
                 debug!("writer {}: did={did} in error: {reason}", self.id);
             }
-            SyncCommand::Discover { .. } => {}
+            SyncCommand::Discover { .. } | SyncCommand::Recheck { .. } => {}
         }
     }
 

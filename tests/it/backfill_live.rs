@@ -220,6 +220,25 @@ fn backfill_all_while_the_driver_writes_equals_the_truth() {
     let diffs = settle(&tool, &pds, &db, Duration::from_secs(60));
     let log = indexer.log_text();
     assert_equal(&diffs, &log);
+    // `status` counts the repos by state, and the stats line has the backfill's figures.
+    let out = Command::new(proc::bin())
+        .args(["status", "--json", "--fast", "--database-url", &db.url])
+        .output()
+        .expect("status");
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status JSON");
+    let synced: i64 = status["repos"]
+        .as_array()
+        .expect("repos")
+        .iter()
+        .filter(|r| r["state"] == "synchronized")
+        .filter_map(|r| r["repos"].as_i64())
+        .sum();
+    assert!(synced >= 12, "{status}");
+    assert!(
+        indexer.last_stats().contains("repos_synced="),
+        "{}",
+        indexer.last_stats()
+    );
     indexer.stop();
     let log = indexer.log_text();
     assert!(log.contains("backfill: enumeration done"), "{log}");
@@ -277,5 +296,45 @@ fn with_the_pds_rate_limits_on_it_still_ends_equal() {
     wait(&mut driver, Duration::from_secs(240));
     let diffs = settle(&tool, &pds, &db, Duration::from_secs(90));
     assert_equal(&diffs, &indexer.log_text());
+    indexer.stop();
+}
+
+#[test]
+fn stopped_past_the_replay_window_it_lists_again_and_ends_equal() {
+    let Some(tool) = tool() else { return };
+    // The PDS replays only the last 3 s: a cursor older than that gets OutdatedCursor.
+    let pds = Pds::start(&tool, 3, r#"{"repoBackfillLimitMs":3000}"#);
+    let db = TestDb::new();
+    let mut driver = drive(&tool, &pds, "bf-window", 12, 600);
+    std::thread::sleep(Duration::from_secs(3));
+    let mut indexer = run(&db, &pds);
+    indexer.wait_for_log("backfill: enumeration done", Duration::from_secs(60));
+    std::thread::sleep(Duration::from_secs(2));
+    indexer.stop();
+    // Away for longer than the window while the driver goes on.
+    std::thread::sleep(Duration::from_secs(8));
+    let relay = format!("ws://127.0.0.1:{}", pds.pds);
+    let plc = format!("http://localhost:{}", pds.plc);
+    let mut indexer = proc::spawn_run(
+        &db.url,
+        &[
+            "--relay",
+            &relay,
+            "--backfill",
+            "all",
+            "--plc-url",
+            &plc,
+            "--allow-private-hosts",
+            "--plain-http",
+            "--verify-handles",
+            "off",
+        ],
+    );
+    wait(&mut driver, Duration::from_secs(240));
+    let diffs = settle(&tool, &pds, &db, Duration::from_secs(90));
+    let log = indexer.log_text();
+    assert_equal(&diffs, &log);
+    assert!(log.contains("OutdatedCursor"), "{log}");
+    assert!(log.contains("backfill: enumeration done"), "{log}");
     indexer.stop();
 }
