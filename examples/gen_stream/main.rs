@@ -160,7 +160,11 @@ fn run(args: &Args) -> Result<(), String> {
         let path = dir.join("dids.json");
         let json = serde_json::to_vec(&gen.documents()).map_err(|e| e.to_string())?;
         std::fs::write(&path, json).map_err(|e| format!("writing {}: {e}", path.display()))?;
-        eprintln!("DID documents of {} accounts in {}", args.repos, path.display());
+        eprintln!(
+            "DID documents of {} accounts in {}",
+            args.repos,
+            path.display()
+        );
     }
 
     eprint!("{}", stats.summary());

@@ -295,7 +295,9 @@ impl Repo {
 }
 
 /// The root of `tree` and the nodes it holds in memory.
-fn holding<S: BlockSource + ?Sized>(tree: &mut Tree<'_, S>) -> (Digest32, Vec<(Digest32, Vec<u8>)>) {
+fn holding<S: BlockSource + ?Sized>(
+    tree: &mut Tree<'_, S>,
+) -> (Digest32, Vec<(Digest32, Vec<u8>)>) {
     let root = digest_of(&tree.root_cid());
     let held = tree
         .node_blocks()

@@ -9,11 +9,7 @@ use std::collections::BTreeMap;
 use crate::common::db::TestDb;
 use crate::verify::{forge, has_row, run_over, unverified, Directory};
 
-#[allow(dead_code)]
-#[path = "../../examples/gen_stream/generator.rs"]
-mod stream;
-
-use stream::{Generator, Kind, Options};
+use crate::generator::stream::{Generator, Kind, Options};
 
 const EVENTS: usize = 3000;
 
@@ -81,11 +77,10 @@ fn like_commits(frames: &[Vec<u8>]) -> Vec<(usize, String)> {
             let ops = f.ops();
             let [op] = ops.as_slice() else { return None };
             let path = match (op.get("action"), op.get("path")) {
-                (Some(ipld_core::ipld::Ipld::String(a)), Some(ipld_core::ipld::Ipld::String(p)))
-                    if a == "create" && p.starts_with("app.bsky.feed.like/") =>
-                {
-                    p.clone()
-                }
+                (
+                    Some(ipld_core::ipld::Ipld::String(a)),
+                    Some(ipld_core::ipld::Ipld::String(p)),
+                ) if a == "create" && p.starts_with("app.bsky.feed.like/") => p.clone(),
                 _ => return None,
             };
             Some((i, format!("at://{}/{path}", f.text("repo"))))
@@ -124,6 +119,22 @@ fn every_signed_commit_verifies_and_one_flipped_signature_drops_only_its_commit(
         "log:\n{log}"
     );
     assert_eq!(routed_commits(&log), commits - 1, "log:\n{log}");
-    assert!(!has_row(&db, "likes", flipped_uri), "the flipped commit's like was indexed");
+    assert!(
+        !has_row(&db, "likes", flipped_uri),
+        "the flipped commit's like was indexed"
+    );
     assert!(has_row(&db, "likes", next_uri));
+
+    // The proofs are checked too: a `prevData` that is not the tree before (the signature
+    // does not cover it) is caught by the inversion alone.
+    let (other, ref other_uri) = likes[likes.len() / 4];
+    bent[other] = forge::wrong_prev_data(&frames[other]);
+    let db = TestDb::empty();
+    let log = run_over(&db, &bent, &args(&url));
+    assert_eq!(
+        unverified(&log),
+        BTreeMap::from([("bad_proof".to_owned(), 1), ("bad_signature".to_owned(), 1)]),
+        "log:\n{log}"
+    );
+    assert!(!has_row(&db, "likes", other_uri));
 }
