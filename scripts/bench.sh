@@ -32,7 +32,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 mkdir -p "$DATA"
-# The generated streams are signed by no key a directory knows: verification off unless asked.
+# The default captures are signed by no key a directory knows: verification off unless asked
+# (--verify-compare makes signed ones and passes --verify itself).
 export SKYINDEX_VERIFY="${SKYINDEX_VERIFY:-off}" SKYINDEX_VERIFY_HANDLES="${SKYINDEX_VERIFY_HANDLES:-off}"
 cargo build --release --locked --bin skyindex --example gen_stream --example plc_directory >/dev/null
 BIN=target/release/skyindex

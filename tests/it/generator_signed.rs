@@ -91,6 +91,12 @@ fn like_commits(frames: &[Vec<u8>]) -> Vec<(usize, String)> {
 #[test]
 fn every_signed_commit_verifies_and_one_flipped_signature_drops_only_its_commit() {
     let (frames, docs, commits) = signed_stream();
+    // Deterministic like the unsigned stream: keys, trees and signatures (RFC 6979) included.
+    let (again, again_docs, _) = signed_stream();
+    assert!(
+        frames == again && docs == again_docs,
+        "two signed generations differ"
+    );
     let directory = Directory::start(&docs);
     let url = directory.url();
 
