@@ -1,30 +1,41 @@
 #!/usr/bin/env bash
 # Benchmarks skyindex end to end and prints one table (see BENCHMARKS.md for recorded runs).
 #   scripts/bench.sh [--events N] [--writers "1 2 4 8"] [--growth] [--data DIR]
+#   scripts/bench.sh --verify-compare [--events N] [--writers W] [--runs R]
 # Needs PostgreSQL at $BENCH_PG (default postgres://postgres@127.0.0.1:5432), where it creates and
 # drops databases named skyindex_bench*. Captures are generated once into DIR (default
 # /var/tmp/skyindex-bench) by the stream generator and reused.
+# --verify-compare runs only this: a signed capture (gen_stream --signed, every commit with a
+# real proof and its account's signature) indexed R times (default 3) with --verify full and R
+# times with --verify off, alternating, fresh database each, keys from a loopback directory
+# (examples/plc_directory); prints each run, the medians and their ratio.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 EVENTS=1000000
 WRITERS="1 2 4 8"
 GROWTH=0
+COMPARE=0
+RUNS=3
+WRITERS_SET=0
 DATA=/var/tmp/skyindex-bench
 PG="${BENCH_PG:-postgres://postgres@127.0.0.1:5432}"
 while [ $# -gt 0 ]; do
   case "$1" in
     --events) EVENTS="$2"; shift 2 ;;
-    --writers) WRITERS="$2"; shift 2 ;;
+    --writers) WRITERS="$2"; WRITERS_SET=1; shift 2 ;;
     --growth) GROWTH=1; shift ;;
     --data) DATA="$2"; shift 2 ;;
-    *) echo "usage: $0 [--events N] [--writers \"1 2 4 8\"] [--growth] [--data DIR]" >&2; exit 2 ;;
+    --verify-compare) COMPARE=1; shift ;;
+    --runs) RUNS="$2"; shift 2 ;;
+    *) echo "usage: $0 [--events N] [--writers \"1 2 4 8\"] [--growth] [--data DIR] | --verify-compare [--events N] [--writers W] [--runs R]" >&2; exit 2 ;;
   esac
 done
 mkdir -p "$DATA"
-# The generated streams are signed by no key a directory knows: verification off unless asked.
+# The default captures are signed by no key a directory knows: verification off unless asked
+# (--verify-compare makes signed ones and passes --verify itself).
 export SKYINDEX_VERIFY="${SKYINDEX_VERIFY:-off}" SKYINDEX_VERIFY_HANDLES="${SKYINDEX_VERIFY_HANDLES:-off}"
-cargo build --release --locked --bin skyindex --example gen_stream >/dev/null
+cargo build --release --locked --bin skyindex --example gen_stream --example plc_directory >/dev/null
 BIN=target/release/skyindex
 GEN=target/release/examples/gen_stream
 
@@ -81,6 +92,55 @@ index_run() { # db capture writers [extra args...]
   echo "$rate $rss $(cat "$conns") $cpu $(echo "$pg1 - $pg0" | bc)"
   rm -f "$log" "$timing" "$conns"
 }
+
+median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+if [ "$COMPARE" = 1 ]; then
+  [ "$WRITERS_SET" = 1 ] || WRITERS=4
+  SCAP="$DATA/gen-$EVENTS-s1-signed.bin"; DOCS="$DATA/gen-$EVENTS-s1-signed.dids"
+  if [ ! -s "$SCAP" ] || [ ! -s "$DOCS/dids.json" ]; then
+    echo "generating $EVENTS signed events (seed 1) into $SCAP" >&2
+    "$GEN" --events "$EVENTS" --seed 1 --out "$SCAP" --signed "$DOCS" 2>/dev/null
+  fi
+  DIRLOG=$(mktemp)
+  target/release/examples/plc_directory --documents "$DOCS/dids.json" --listen 127.0.0.1:0 >"$DIRLOG" 2>/dev/null &
+  DIRPID=$!
+  trap 'kill $DIRPID 2>/dev/null || true' EXIT
+  until grep -q '^listening on ' "$DIRLOG"; do sleep 0.2; done
+  PLC=$(sed -n 's/^listening on //p' "$DIRLOG")
+  # Loopback, so the politeness toward the directory is lifted (10 requests/s and 4 in flight by
+  # default, which would make a run with ~60k unknown accounts measure the limiter); --resolve
+  # pins its address, so no lookup (ureq's resolver runs each one on a thread of its own). The
+  # cache (100k entries, 1 h) holds every account of the run. Handles are not checked (none of
+  # the generated ones exists).
+  IDARGS=(--plc-url "http://$PLC" --resolve "127.0.0.1=$PLC" --allow-private-hosts --plain-http
+    --resolve-rate 1000000 --resolve-concurrency 64 --identity-cache-size 200000
+    --verify-handles off)
+  served() { curl -s "http://$PLC/_stats"; }
+  printf '\n%-44s %10s %8s %9s %9s %9s\n' "run ($EVENTS signed events, writers=$WRITERS)" "events/s" "rss_MB" "cpu_s" "pg_cpu_s" "fetches"
+  OFF=""; FULL=""; OFFCPU=""; FULLCPU=""
+  for i in $(seq 1 "$RUNS"); do
+    for mode in off full; do
+      fresh_db skyindex_bench
+      f0=$(served)
+      read -r rate rss conns cpu pgcpu < <(index_run skyindex_bench "$SCAP" "$WRITERS" --verify "$mode" "${IDARGS[@]}")
+      f1=$(served)
+      printf '%-44s %10s %8s %9s %9s %9s\n' "--verify $mode, run $i" "$rate" "$rss" "$cpu" "$pgcpu" "$((f1 - f0))"
+      if [ "$mode" = off ]; then OFF="$OFF $rate"; OFFCPU="$OFFCPU $cpu"; else FULL="$FULL $rate"; FULLCPU="$FULLCPU $cpu"; fi
+    done
+  done
+  moff=$(echo "$OFF" | median); mfull=$(echo "$FULL" | median)
+  coff=$(echo "$OFFCPU" | median); cfull=$(echo "$FULLCPU" | median)
+  printf '%-44s %10s %19s\n' "median, --verify off" "$moff" "$coff"
+  printf '%-44s %10s %19s\n' "median, --verify full" "$mfull" "$cfull"
+  awk -v f="$mfull" -v o="$moff" -v cf="$cfull" -v co="$coff" -v n="$EVENTS" 'BEGIN {
+    printf "%-44s %10.2f\n", "full / off (events/s)", f / o
+    printf "%-44s %10.1f\n", "wall time added per event (us)", (1 / f - 1 / o) * 1e6
+    printf "%-44s %10.1f\n", "worker CPU added per event (us)", (cf - co) / n * 1e6 }'
+  psql "$PG/postgres" -XAtq -c "DROP DATABASE IF EXISTS skyindex_bench WITH (FORCE)"
+  rm -f "$DIRLOG"
+  exit 0
+fi
 
 printf '\n%-44s %10s %8s %6s %9s %9s\n' "run" "events/s" "rss_MB" "conns" "cpu_s" "pg_cpu_s"
 CAP=$(capture "$EVENTS" 1)

@@ -11,6 +11,8 @@ use std::collections::VecDeque;
 pub mod content;
 #[path = "enc.rs"]
 pub mod enc;
+#[path = "signed.rs"]
+pub mod signed;
 
 use content::{Coll, Ref, COLLS};
 use enc::{Digest32, Rng, Zipf, CODEC_DAG_CBOR};
@@ -35,6 +37,9 @@ pub struct Options {
     pub rate: f64,
     /// Hostile frames per thousand.
     pub corrupt_per_mille: u32,
+    /// Real MSTs, Sync 1.1 proofs and signatures by each account's key (see `signed.rs`);
+    /// not with hostile frames.
+    pub signed: bool,
 }
 
 impl Default for Options {
@@ -44,6 +49,7 @@ impl Default for Options {
             repos: 100_000,
             rate: 2000.0,
             corrupt_per_mille: 0,
+            signed: false,
         }
     }
 }
@@ -477,6 +483,8 @@ pub struct Generator {
     images: Vec<content::Image>,
     stats: Stats,
     corruptions: Vec<Corruption>,
+    /// Signed mode: each account's repository, made when it first commits.
+    trees: Option<Vec<Option<signed::Repo>>>,
 }
 
 impl Generator {
@@ -543,6 +551,7 @@ impl Generator {
             images: Vec::with_capacity(4),
             stats: Stats::new(),
             corruptions: Vec::new(),
+            trees: opts.signed.then(|| (0..n).map(|_| None).collect()),
             opts,
         };
         g.seed_posts();
@@ -614,6 +623,21 @@ impl Generator {
             "by_kind": by_kind,
             "frames": frames,
         })
+    }
+
+    /// Signed mode: every account's DID document, by DID, naming the handle it has at this
+    /// point of the stream.
+    pub fn documents(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut handle = String::new();
+        (0..self.dids.len() as u32)
+            .map(|i| {
+                let did = String::from_utf8_lossy(&self.dids[i as usize]).into_owned();
+                handle.clear();
+                self.handle(i, &mut handle);
+                let doc = signed::document(&did, &handle, i);
+                (did, doc)
+            })
+            .collect()
     }
 
     /// Appends the next message to `out` and says what it was.
@@ -805,15 +829,18 @@ impl Generator {
             self.single_op(repo, &mut clock_us);
         }
         let rev = enc::tid_of(clock_us, self.repos[repo as usize].clock);
-        // The MST path: enough nodes for 4 to 17 blocks, about 10 for a one-op commit.
-        let n_records = self.records.len();
-        let max_nodes = 16 - n_records.min(14);
-        let nodes = ((8.0 + 2.6 * self.rng.normalish()).round() as i64)
-            .clamp(if n_records == 0 { 3 } else { 2 }, max_nodes as i64)
-            as usize;
-        let data = self.mst_path(repo, nodes);
+        let (data, prev_data) = if self.trees.is_some() {
+            self.signed_ops(repo)
+        } else {
+            // The MST path: enough nodes for 4 to 17 blocks, about 10 for a one-op commit.
+            let n_records = self.records.len();
+            let max_nodes = 16 - n_records.min(14);
+            let nodes = ((8.0 + 2.6 * self.rng.normalish()).round() as i64)
+                .clamp(if n_records == 0 { 3 } else { 2 }, max_nodes as i64)
+                as usize;
+            (self.mst_path(repo, nodes), self.repos[repo as usize].data)
+        };
         let commit = self.commit_block(repo, rev, &data);
-        let prev_data = self.repos[repo as usize].data;
         let since = self.repos[repo as usize].last_rev;
         if hostile == Hostile::CidMismatch {
             // Change the last fraction digit of createdAt (the last key of every record we
@@ -825,6 +852,9 @@ impl Generator {
             self.blk[i] = b'0' + (c - b'0' + 1) % 10;
         }
         self.write_car(&commit, absurd);
+        if self.trees.is_some() {
+            self.complete_proof(repo, rev, &commit, &prev_data, absurd);
+        }
         self.write_commit_body(repo, rev, since, Some(&prev_data), &commit, absurd, out);
         let r = &mut self.repos[repo as usize];
         r.last_rev = rev;
@@ -1578,6 +1608,14 @@ impl Generator {
     /// The signed commit: `{did, rev, sig, data, prev, version}`. Returns its block index.
     fn commit_block(&mut self, repo: u32, rev: u64, data: &Digest32) -> BlockMeta {
         let start = self.blk.len();
+        if self.trees.is_some() {
+            let did = std::str::from_utf8(&self.dids[repo as usize]).expect("an ASCII DID");
+            let rev = enc::tid(rev);
+            let rev = std::str::from_utf8(&rev).expect("an ASCII TID");
+            let block = signed::signed_commit(repo, did, rev, data);
+            self.blk.extend_from_slice(&block);
+            return self.push_block(start);
+        }
         let b = &mut self.blk;
         enc::map(b, 6);
         enc::text(b, b"did");
@@ -1594,6 +1632,11 @@ impl Generator {
         enc::null(b);
         enc::text(b, b"version");
         enc::uint(b, 3);
+        self.push_block(start)
+    }
+
+    /// Makes the bytes of `blk` from `start` on a block.
+    fn push_block(&mut self, start: usize) -> BlockMeta {
         let digest = enc::sha256(&self.blk[start..]);
         let meta = BlockMeta {
             start,
@@ -1602,6 +1645,95 @@ impl Generator {
         };
         self.blocks.push(meta);
         meta
+    }
+
+    /// Signed mode: the account's tree (made on first use), with the commit's ops made true
+    /// to it and applied; its proof nodes become blocks. Returns the new and the old root.
+    fn signed_ops(&mut self, repo: u32) -> (Digest32, Digest32) {
+        let trees = self.trees.as_mut().expect("signed mode");
+        let r = &self.repos[repo as usize];
+        let tree = trees[repo as usize].get_or_insert_with(|| seed_tree(self.opts.seed, repo, r));
+        let applied = tree.apply(&mut self.ops, &mut self.rng);
+        for (_, bytes) in &applied.nodes {
+            let start = self.blk.len();
+            self.blk.extend_from_slice(bytes);
+            self.push_block(start);
+        }
+        (applied.data, applied.prev_data)
+    }
+
+    /// Signed mode: runs the crate's own proof check (everything `--verify full` does but the
+    /// signature) over the CAR slice just written; a node the inversion needs and the slice
+    /// lacks is added from the account's tree, until the proof holds. Any other failure is a
+    /// bug here.
+    fn complete_proof(
+        &mut self,
+        repo: u32,
+        rev: u64,
+        commit: &BlockMeta,
+        prev_data: &Digest32,
+        absurd: Absurd,
+    ) {
+        use skyindex::repo::{verify_commit_proof, CommitFrame, RepoOp, VerifyError};
+        let did = String::from_utf8_lossy(&self.dids[repo as usize]).into_owned();
+        let rev_text = enc::tid(rev);
+        let rev_text = std::str::from_utf8(&rev_text).expect("an ASCII TID");
+        let paths: Vec<String> = self
+            .ops
+            .iter()
+            .map(|o| signed::path(o.coll, o.rkey))
+            .collect();
+        let ops: Vec<RepoOp<'_>> = self
+            .ops
+            .iter()
+            .zip(&paths)
+            .map(|(o, path)| RepoOp {
+                action: match o.action {
+                    Action::Create => skyindex::repo::Action::Create,
+                    Action::Update => skyindex::repo::Action::Update,
+                    Action::Delete => skyindex::repo::Action::Delete,
+                },
+                path,
+                cid: o.cid.as_ref().map(signed::cid_of),
+                prev: o.prev.as_ref().map(signed::cid_of),
+            })
+            .collect();
+        for _ in 0..64 {
+            let missing = {
+                let car = skyindex::ipld::CarSlice::parse(&self.car).expect("our own CAR");
+                let frame = CommitFrame {
+                    repo: &did,
+                    rev: rev_text,
+                    commit: signed::cid_of(&commit.digest),
+                    blocks: &car,
+                    ops: &ops,
+                    prev_data: Some(signed::cid_of(prev_data)),
+                };
+                match verify_commit_proof(&frame, std::time::SystemTime::now()) {
+                    Ok(_) => return,
+                    Err(VerifyError::MissingBlock { cid, .. }) => signed::digest_of(&cid),
+                    Err(e) => panic!("signed commit of {did} rev {rev_text} fails: {e}"),
+                }
+            };
+            let tree = self.trees.as_ref().and_then(|t| t[repo as usize].as_ref());
+            let node = tree
+                .and_then(|t| t.node(&missing))
+                .expect("a missing node is one of the tree's")
+                .to_vec();
+            // Before the commit block, which `write_car` takes from the end.
+            let start = self.blk.len();
+            self.blk.extend_from_slice(&node);
+            let meta = BlockMeta {
+                start,
+                end: self.blk.len(),
+                digest: missing,
+            };
+            let at = self.blocks.len() - 1;
+            self.blocks.insert(at, meta);
+            let commit = self.blocks[self.blocks.len() - 1];
+            self.write_car(&commit, absurd);
+        }
+        panic!("signed commit of {did}: no proof after 64 added nodes");
     }
 
     /// The CAR slice: header `{roots: [commit], version: 1}`, then the commit block, the MST
@@ -1889,6 +2021,11 @@ impl Generator {
             end: self.blk.len(),
             digest: data,
         });
+        if let Some(trees) = self.trees.as_mut() {
+            let empty = signed::Repo::empty();
+            debug_assert_eq!(empty.root(), data);
+            trees[repo as usize] = Some(empty);
+        }
         let r = &self.repos[repo as usize];
         let rev = enc::tid_of(self.now.max((r.last_rev >> 10) + 1), r.clock);
         let commit = self.commit_block(repo, rev, &data);
@@ -1907,7 +2044,12 @@ impl Generator {
         self.records.clear();
         let r = &self.repos[repo as usize];
         let rev = enc::tid_of(self.now.max((r.last_rev >> 10) + 1), r.clock);
-        let data = r.data;
+        let mut data = r.data;
+        if let Some(trees) = self.trees.as_mut() {
+            let tree =
+                trees[repo as usize].get_or_insert_with(|| seed_tree(self.opts.seed, repo, r));
+            data = tree.root();
+        }
         let commit = self.commit_block(repo, rev, &data);
         self.write_car(&commit, Absurd::None);
         header(out, b"#sync");
@@ -2001,6 +2143,13 @@ fn detected(frame: &[u8]) -> Option<Detect> {
         Ok(Frame::Event(TypedEvent::Commit(c))) if c.invalid.len() == 1 => Some(Detect::Op),
         Ok(_) => None,
     }
+}
+
+/// Signed mode: an account's repository as it was before the stream, from its own generator
+/// (so its past does not depend on when it first acts).
+fn seed_tree(seed: u64, repo: u32, r: &RepoState) -> signed::Repo {
+    let mut rng = Rng::new(seed ^ (u64::from(repo) << 20) ^ 0x7ee5);
+    signed::Repo::seeded(&mut rng, r.clock, r.profile, r.chat_declared)
 }
 
 /// The frame header `{t, op: 1}`.

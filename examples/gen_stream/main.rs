@@ -7,7 +7,9 @@
 //! The same arguments always give byte-identical files. Frames are made on the main thread and
 //! written (and zstd-compressed, for a `.zst` name) by `CaptureWriter` on a second thread. With
 //! `--corrupt-per-mille N`, hostile frames are mixed in and listed in `FILE.corruptions.json`.
-//! A summary goes to stderr.
+//! With `--signed DIR`, every commit carries a real MST proof and its account's signature, and
+//! the accounts' DID documents go to `DIR/dids.json` (one object, by DID) for a loopback
+//! directory to serve (`examples/plc_directory.rs`). A summary goes to stderr.
 
 use std::path::PathBuf;
 use std::sync::mpsc;
@@ -44,6 +46,10 @@ struct Args {
     /// invalid records), listed in `OUT.corruptions.json`.
     #[arg(long, default_value_t = 0)]
     corrupt_per_mille: u32,
+    /// Sign every commit with its account's key over a real MST proof (`--verify full`
+    /// accepts them all) and write the accounts' DID documents to `DIR/dids.json`.
+    #[arg(long, value_name = "DIR")]
+    signed: Option<PathBuf>,
 }
 
 /// A batch of frames on its way to the writer thread: their bytes back to back, and their ends.
@@ -68,6 +74,9 @@ fn run(args: &Args) -> Result<(), String> {
     }
     if args.corrupt_per_mille > 1000 {
         return Err("--corrupt-per-mille is at most 1000".into());
+    }
+    if args.signed.is_some() && args.corrupt_per_mille > 0 {
+        return Err("--signed makes honest streams only: no --corrupt-per-mille".into());
     }
     if args.repos < 2 {
         return Err("--repos must be at least 2".into());
@@ -101,6 +110,7 @@ fn run(args: &Args) -> Result<(), String> {
         repos: args.repos,
         rate: args.rate,
         corrupt_per_mille: args.corrupt_per_mille,
+        signed: args.signed.is_some(),
     });
     let setup = started.elapsed();
     let mut batch = Batch {
@@ -143,6 +153,18 @@ fn run(args: &Args) -> Result<(), String> {
         let json = serde_json::to_vec_pretty(&gen.corruptions_json()).map_err(|e| e.to_string())?;
         std::fs::write(&path, json).map_err(|e| format!("writing {}: {e}", path.display()))?;
         sidecar = Some(path);
+    }
+
+    if let Some(dir) = &args.signed {
+        std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+        let path = dir.join("dids.json");
+        let json = serde_json::to_vec(&gen.documents()).map_err(|e| e.to_string())?;
+        std::fs::write(&path, json).map_err(|e| format!("writing {}: {e}", path.display()))?;
+        eprintln!(
+            "DID documents of {} accounts in {}",
+            args.repos,
+            path.display()
+        );
     }
 
     eprint!("{}", stats.summary());

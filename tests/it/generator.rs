@@ -13,9 +13,10 @@ use skyindex::ipld::cbor::{validate_exact, validate_item};
 use skyindex::ipld::CarSlice;
 use skyindex::records::{Embed, RecordValue};
 
+// Also used by the signed-mode and chaos suites (`crate::generator::stream`).
 #[allow(dead_code)]
 #[path = "../../examples/gen_stream/generator.rs"]
-mod stream;
+pub(crate) mod stream;
 
 use stream::{CorruptKind, Corruption, Detect, Generator, Options};
 

@@ -11,6 +11,7 @@ mod decode_hostile;
 mod decode_support;
 mod decode_vectors;
 mod generator;
+mod generator_signed;
 mod identity;
 mod labels;
 mod labels_hostile;

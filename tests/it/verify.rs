@@ -40,13 +40,13 @@ type Versions = Arc<Mutex<HashMap<String, (Vec<String>, usize)>>>;
 
 /// A did:plc directory on loopback. Each DID has a list of documents: the n-th request gets
 /// the n-th (the last one stays).
-struct Directory {
+pub(crate) struct Directory {
     server: HttpServer,
     versions: Versions,
 }
 
 impl Directory {
-    fn start(docs: &BTreeMap<String, Value>) -> Directory {
+    pub(crate) fn start(docs: &BTreeMap<String, Value>) -> Directory {
         let versions: HashMap<String, (Vec<String>, usize)> = docs
             .iter()
             .map(|(did, doc)| (did.clone(), (vec![doc.to_string()], 0)))
@@ -78,11 +78,11 @@ impl Directory {
             .push(doc);
     }
 
-    fn requests_for(&self, did: &str) -> usize {
+    pub(crate) fn requests_for(&self, did: &str) -> usize {
         self.versions.lock().unwrap().get(did).map_or(0, |v| v.1)
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         self.server.url("")
     }
 }
@@ -118,7 +118,7 @@ fn handles(docs: &BTreeMap<String, Value>) -> HashMap<String, String> {
 }
 
 /// Runs `skyindex run` over `frames` to the end with `args`; its log.
-fn run_over(db: &TestDb, frames: &[Vec<u8>], args: &[&str]) -> String {
+pub(crate) fn run_over(db: &TestDb, frames: &[Vec<u8>], args: &[&str]) -> String {
     let dir = std::env::temp_dir().join(format!("skyindex-verify-{}", db.name));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let file = dir.join("frames.bin");
@@ -140,7 +140,7 @@ fn run_over(db: &TestDb, frames: &[Vec<u8>], args: &[&str]) -> String {
 }
 
 /// The `unverified_by_reason=` of the closing line, as a map.
-fn unverified(log: &str) -> BTreeMap<String, u64> {
+pub(crate) fn unverified(log: &str) -> BTreeMap<String, u64> {
     let line = log
         .lines()
         .rfind(|l| l.contains(" totals "))
@@ -192,7 +192,7 @@ fn handle_of(db: &TestDb, did: &str) -> Option<String> {
         .and_then(|h| h.handle)
 }
 
-fn has_row(db: &TestDb, table: &str, uri: &str) -> bool {
+pub(crate) fn has_row(db: &TestDb, table: &str, uri: &str) -> bool {
     #[derive(QueryableByName)]
     struct N {
         #[diesel(sql_type = diesel::sql_types::BigInt)]

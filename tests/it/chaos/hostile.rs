@@ -12,13 +12,8 @@ use crate::common::proc::TempDir;
 
 use super::support::{field_u64, start_worker, ChaosDb};
 
-// The generator's core. `tests/it/generator.rs` includes it too, but privately (`mod stream;`);
-// once that is `pub(crate) mod stream;`, this copy goes and `crate::generator::stream` is used.
-#[allow(dead_code, clippy::duplicate_mod)]
-#[path = "../../../examples/gen_stream/generator.rs"]
-mod stream;
-
-use stream::{Corruption, Detect, Generator, Options};
+// The generator's core, as `tests/it/generator.rs` includes it.
+use crate::generator::stream::{Corruption, Detect, Generator, Options};
 
 const EVENTS: usize = 5_000;
 

@@ -192,11 +192,33 @@ impl Signer {
 /// Re-signs a `#commit` or `#sync` frame's commit block with `signer`, fixing the CAR root and
 /// the frame's `commit` link to the block's new CID.
 pub fn resign_frame(frame: &[u8], signer: &Signer) -> Vec<u8> {
+    replace_commit_block(frame, |block| signer.resign(block))
+}
+
+/// Flips the lowest bit of byte `at` of a `#commit` or `#sync` frame's signature, the commit
+/// block otherwise intact (and its CID fixed wherever it is named): only the signature check
+/// can tell.
+pub fn flip_signature_bit(frame: &[u8], at: usize) -> Vec<u8> {
+    replace_commit_block(frame, |block| {
+        let Ipld::Map(mut commit) = serde_ipld_dagcbor::from_slice(block).expect("commit") else {
+            panic!("commit is not a map")
+        };
+        let Some(Ipld::Bytes(sig)) = commit.get_mut("sig") else {
+            panic!("commit without sig")
+        };
+        sig[at] ^= 1;
+        serde_ipld_dagcbor::to_vec(&Ipld::Map(commit)).expect("commit")
+    })
+}
+
+/// Replaces a frame's commit block with `change(block)`, fixing the CAR root and the frame's
+/// `commit` link to the block's new CID.
+fn replace_commit_block(frame: &[u8], change: impl FnOnce(&[u8]) -> Vec<u8>) -> Vec<u8> {
     let mut f = parse(frame);
     let mut car = f.blocks();
     let old = car.roots[0];
     let block = car.get(&old).expect("commit block").to_vec();
-    let signed = signer.resign(&block);
+    let signed = change(&block);
     let new = cid_of(&signed);
     for (cid, data) in car.blocks.iter_mut() {
         if *cid == old {
