@@ -60,17 +60,22 @@ fn cutover_in(
     for r in &snap.records {
         let path = r.path();
         let cid = r.cid.to_string();
-        match held.remove(&path) {
+        let action = match held.remove(&path) {
             Some(have) if have == cid => {
                 stats.unchanged += 1;
                 continue;
             }
-            Some(_) => stats.updates += 1,
-            None => stats.creates += 1,
-        }
-        // A create over a record we hold with another CID replaces it (the planner's rule).
+            Some(_) => {
+                stats.updates += 1;
+                OpAction::Update
+            }
+            None => {
+                stats.creates += 1;
+                OpAction::Create
+            }
+        };
         ops.push(Op {
-            action: OpAction::Create,
+            action,
             collection: r.collection.clone(),
             rkey: r.rkey.clone(),
             cid: Some(r.cid),
@@ -115,7 +120,9 @@ fn cutover_in(
         let tail = rest.split_off(rest.len().min(CHUNK_OPS));
         repos::clear_rev(conn, &snap.did)?;
         let event = commit(rest);
-        apply_in(conn, &[&event], &[], Lookup::Careful, indexing)?;
+        // `held` listed every record of the repo in this transaction: a create is of a path we
+        // hold nothing at, so its row cannot exist and need not be looked up.
+        apply_in(conn, &[&event], &[], Lookup::TrustCreates, indexing)?;
         if tail.is_empty() {
             break;
         }

@@ -242,7 +242,14 @@ fn backfill_all_while_the_driver_writes_equals_the_truth() {
     indexer.stop();
     let log = indexer.log_text();
     assert!(log.contains("backfill: enumeration done"), "{log}");
-    assert!(!log.contains(" WARN "), "warnings in the log:\n{log}");
+    // The only warnings: fetches the PDS refused while the driver had the account deactivated
+    // or taken down (the status is recorded, and the account's return fetches it again).
+    let unexpected: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains(" WARN "))
+        .filter(|l| !(l.contains("fetch failed") && l.contains(" Repo")))
+        .collect();
+    assert!(unexpected.is_empty(), "warnings in the log:\n{log}");
     eprintln!("repos: {}", repos_by_state(&db));
 }
 
