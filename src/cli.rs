@@ -43,6 +43,20 @@ pub enum Command {
     Status(StatusArgs),
     /// Mark repositories to be fetched again whole by the running service (`--backfill seen`).
     Resync(ResyncArgs),
+    /// Fetch repositories whole from their PDS and cut each over, then exit (one shot; the
+    /// service need not run; `run`'s flags apply, `--relay` aside).
+    Backfill(Box<BackfillCommandArgs>),
+}
+
+#[derive(Debug, Args)]
+pub struct BackfillCommandArgs {
+    /// The repositories' DIDs.
+    pub dids: Vec<String>,
+    /// A file of DIDs, one per line (`#` comments and blank lines ignored).
+    #[arg(long)]
+    pub dids_file: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 #[derive(Debug, Args)]

@@ -188,15 +188,7 @@ impl RunConfig {
             "all" => Backfill::All,
             other => return Err(value("--backfill", other, "expected none, seen or all")),
         };
-        let backfill_settings = BackfillSettings {
-            fetchers: a.backfill.backfill_fetchers.max(1),
-            host_rate: a.backfill.backfill_host_rate,
-            host_in_flight: a.backfill.backfill_host_in_flight.max(1),
-            max_bytes: a.backfill.backfill_max_mib.saturating_mul(1 << 20),
-            timeout: parse_duration("--backfill-timeout", &a.backfill.backfill_timeout)?,
-            enumerate: backfill == Backfill::All,
-            interval: parse_duration("--backfill-interval", &a.backfill.backfill_interval)?,
-        };
+        let backfill_settings = backfill_settings(&a.backfill, backfill == Backfill::All)?;
         Ok(RunConfig {
             database_url: a.db.database_url.clone(),
             cursor,
@@ -229,6 +221,23 @@ impl RunConfig {
             identity: identity_config(&a.identity)?,
         })
     }
+}
+
+/// The backfill's limits from its flags (used whether or not `--backfill` turns it on, so
+/// `skyindex backfill` shares them).
+pub fn backfill_settings(
+    a: &crate::cli::BackfillArgs,
+    enumerate: bool,
+) -> Result<BackfillSettings, ConfigError> {
+    Ok(BackfillSettings {
+        fetchers: a.backfill_fetchers.max(1),
+        host_rate: a.backfill_host_rate,
+        host_in_flight: a.backfill_host_in_flight.max(1),
+        max_bytes: a.backfill_max_mib.saturating_mul(1 << 20),
+        timeout: parse_duration("--backfill-timeout", &a.backfill_timeout)?,
+        enumerate,
+        interval: parse_duration("--backfill-interval", &a.backfill_interval)?,
+    })
 }
 
 /// `--labelers`: DIDs and/or `seen`, each DID checked, none twice.

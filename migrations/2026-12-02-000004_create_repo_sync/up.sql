@@ -30,13 +30,13 @@ CREATE TABLE repo_buffer (
 -- Enumeration of the relay's repos (listRepos), resumable from its last page.
 CREATE TABLE repo_enumerations (
     service       TEXT PRIMARY KEY,
-    cursor        TEXT,
+    page_cursor   TEXT,
     started_at    TIMESTAMPTZ NOT NULL DEFAULT now(),
     completed_at  TIMESTAMPTZ
 );
 
 COMMENT ON TABLE repo_enumerations IS 'listRepos enumerations per relay: the page cursor saved after each page is recorded, and when the last one completed.';
-COMMENT ON COLUMN repo_enumerations.cursor IS 'The page to ask for next (NULL: from the start).';
+COMMENT ON COLUMN repo_enumerations.page_cursor IS 'The page to ask for next (NULL: from the start).';
 COMMENT ON COLUMN repo_enumerations.completed_at IS 'When an enumeration last reached the end (NULL: never, or one is under way).';
 COMMENT ON TABLE repos IS 'Sync state per repository: set by the writer that owns the repo, in the transaction that applies its events.';
 COMMENT ON COLUMN repos.state IS 'desynchronized: to fetch; resyncing: fetch under way, live events buffered; synchronized: live events applied if they chain; error: retry at retry_at.';

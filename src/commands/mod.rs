@@ -1,6 +1,7 @@
 //! The commands, one thin file each over library code: parse what is left of the flags, call
 //! the stage or the queries, print, and say how it went.
 
+mod backfill;
 mod capture;
 mod error;
 mod health;
@@ -27,5 +28,6 @@ pub fn run(command: Command) -> Result<ExitCode, CommandError> {
         Command::Health(args) => health::run(&args),
         Command::Status(args) => status::run(&args),
         Command::Resync(args) => resync::run(&args),
+        Command::Backfill(args) => backfill::run(&args),
     }
 }

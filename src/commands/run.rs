@@ -132,7 +132,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, CommandError> {
 
 /// The getRepo client: the identity client's guard and TLS, with the backfill's own timeout,
 /// size cap and per-host limits.
-fn fetcher(
+pub(super) fn fetcher(
     config: &RunConfig,
     b: &BackfillSettings,
     identities: Arc<Identities>,

@@ -350,7 +350,10 @@ pub fn enumeration(
 ) -> QueryResult<Option<EnumerationState>> {
     repo_enumerations::table
         .find(service)
-        .select((repo_enumerations::cursor, repo_enumerations::completed_at))
+        .select((
+            repo_enumerations::page_cursor,
+            repo_enumerations::completed_at,
+        ))
         .first(conn)
         .optional()
 }
@@ -360,11 +363,11 @@ pub fn save_page(conn: &mut PgConnection, service: &str, cursor: Option<&str>) -
     diesel::insert_into(repo_enumerations::table)
         .values((
             repo_enumerations::service.eq(service),
-            repo_enumerations::cursor.eq(cursor),
+            repo_enumerations::page_cursor.eq(cursor),
         ))
         .on_conflict(repo_enumerations::service)
         .do_update()
-        .set(repo_enumerations::cursor.eq(cursor))
+        .set(repo_enumerations::page_cursor.eq(cursor))
         .execute(conn)
         .map(|_| ())
 }
@@ -374,13 +377,13 @@ pub fn complete_enumeration(conn: &mut PgConnection, service: &str) -> QueryResu
     diesel::insert_into(repo_enumerations::table)
         .values((
             repo_enumerations::service.eq(service),
-            repo_enumerations::cursor.eq(None::<String>),
+            repo_enumerations::page_cursor.eq(None::<String>),
             repo_enumerations::completed_at.eq(diesel::dsl::now),
         ))
         .on_conflict(repo_enumerations::service)
         .do_update()
         .set((
-            repo_enumerations::cursor.eq(None::<String>),
+            repo_enumerations::page_cursor.eq(None::<String>),
             repo_enumerations::completed_at.eq(diesel::dsl::now),
         ))
         .execute(conn)
@@ -440,4 +443,24 @@ pub fn unlisted(
 /// The database's clock (the one `listed_at` is written with).
 pub fn now(conn: &mut PgConnection) -> QueryResult<chrono::DateTime<chrono::Utc>> {
     diesel::select(diesel::dsl::now.into_sql::<diesel::sql_types::Timestamptz>()).get_result(conn)
+}
+
+/// Of `dids`: how many are synchronized, in error, and neither yet.
+pub fn states_of(conn: &mut PgConnection, dids: &[String]) -> QueryResult<(usize, usize, usize)> {
+    let mut counts = (0, 0, 0);
+    for chunk in dids.chunks(CHUNK) {
+        let states: Vec<String> = repos::table
+            .filter(repos::did.eq_any(chunk))
+            .select(repos::state)
+            .load(conn)?;
+        for s in &states {
+            match RepoState::parse(s) {
+                Some(RepoState::Synchronized) => counts.0 += 1,
+                Some(RepoState::Error) => counts.1 += 1,
+                _ => counts.2 += 1,
+            }
+        }
+        counts.2 += chunk.len() - states.len();
+    }
+    Ok(counts)
 }

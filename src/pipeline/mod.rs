@@ -11,6 +11,7 @@ pub mod labelers;
 pub mod progress;
 pub mod route;
 pub mod service;
+pub mod snapshots;
 pub mod triage;
 
 pub use crate::verify::{VerifyMode, VerifySettings};

@@ -105,7 +105,7 @@ pub enum Outcome {
 
 #[derive(Debug, Error)]
 #[error("starting the {0} thread")]
-pub struct SpawnError(&'static str, #[source] std::io::Error);
+pub struct SpawnError(pub &'static str, #[source] pub std::io::Error);
 
 /// Runs the pipeline until the source ends or `stop`; `keeper_conn` is the connection the cursor
 /// is saved through (the writers take theirs from `pool`). `identities` is how verification
@@ -302,16 +302,16 @@ fn enumerate_settings(
 
 /// The running writers: their threads, the router that feeds them, clones of their
 /// receivers (to read queue lengths), and clones of their senders for the labelers.
-struct Writers {
-    handles: Vec<JoinHandle<()>>,
-    router: Router,
-    probe: Vec<Receiver<Envelope>>,
-    label_senders: Vec<Sender<Envelope>>,
+pub(super) struct Writers {
+    pub(super) handles: Vec<JoinHandle<()>>,
+    pub(super) router: Router,
+    pub(super) probe: Vec<Receiver<Envelope>>,
+    pub(super) label_senders: Vec<Sender<Envelope>>,
 }
 
 /// Starts the writers (not scoped: writers stuck on the database past the shutdown timeout are
 /// left behind rather than waited for) and the router that feeds them.
-fn start_writers(
+pub(super) fn start_writers(
     settings: &Settings,
     pool: &PgPool,
     progress: &Arc<Progress>,

@@ -13,7 +13,7 @@ use log::{info, warn};
 use serde::Deserialize;
 
 use super::fetch::FetchError;
-use super::stage::ToWriters;
+use super::writers::ToWriters;
 use crate::changes::{Hosting, ListedRepo};
 use crate::db::pool::PgPool;
 use crate::db::repos;

@@ -7,8 +7,10 @@ pub mod enumerate;
 pub mod fetch;
 pub mod snapshot;
 pub mod stage;
+pub mod writers;
 
 pub use enumerate::EnumerateSettings;
 pub use fetch::{FetchError, Fetcher};
 pub use snapshot::SnapshotError;
-pub use stage::{Stage, StageSettings, ToWriters};
+pub use stage::{Stage, StageSettings};
+pub use writers::ToWriters;

@@ -15,19 +15,12 @@ use log::{info, warn};
 use super::enumerate::{self, EnumerateSettings};
 use super::fetch::Fetcher;
 use super::snapshot;
+use super::writers::ToWriters;
 use crate::db::pool::PgPool;
 use crate::db::repos;
 use crate::identity::http::HttpGet;
 use crate::stats::Stats;
 use crate::writer::{Envelope, SyncCommand};
-
-/// How the stage reaches the writers (the pipeline's router for side streams).
-pub trait ToWriters: Send + Sync {
-    /// Hands `envelope` to the writer that owns `did`; false once the writers are closing.
-    fn send(&self, did: &str, envelope: Envelope, stop: &AtomicBool) -> bool;
-    /// How many writers there are (repos are theirs by `writer_for`).
-    fn writers(&self) -> usize;
-}
 
 #[derive(Clone)]
 pub struct StageSettings {

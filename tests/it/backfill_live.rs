@@ -345,3 +345,47 @@ fn stopped_past_the_replay_window_it_lists_again_and_ends_equal() {
     assert!(log.contains("backfill: enumeration done"), "{log}");
     indexer.stop();
 }
+
+#[test]
+fn the_one_shot_backfill_command_fetches_the_repos_and_exits() {
+    let Some(tool) = tool() else { return };
+    let pds = Pds::start(&tool, 4, "{}");
+    let db = TestDb::new();
+    let mut driver = drive(&tool, &pds, "bf-oneshot", 8, 250);
+    wait(&mut driver, Duration::from_secs(240));
+    let truth = dump_truth(&tool, &pds);
+    let dids: Vec<String> = truth.truth["accounts"]
+        .as_array()
+        .expect("accounts")
+        .iter()
+        .filter_map(|a| a["did"].as_str().map(str::to_owned))
+        .collect();
+    let list = proc::TempDir::new("dids");
+    let file = list.0.join("dids.txt");
+    std::fs::write(
+        &file,
+        format!("# the PDS's accounts\n{}\n", dids[1..].join("\n")),
+    )
+    .expect("write");
+    let plc = format!("http://localhost:{}", pds.plc);
+    let out = Command::new(proc::bin())
+        .arg("backfill")
+        .arg(&dids[0])
+        .arg("--dids-file")
+        .arg(&file)
+        .args(["--plc-url", &plc, "--allow-private-hosts", "--plain-http"])
+        .args(["--verify-handles", "off", "--stats-interval", "1s"])
+        .env("DATABASE_URL", &db.url)
+        .env("LOG_LEVEL", "info")
+        .output()
+        .expect("skyindex backfill");
+    let log = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "exit {}:\n{log}", out.status);
+    assert!(
+        log.contains(&format!("backfill: {}/{} repos", dids.len(), dids.len())),
+        "{log}"
+    );
+    // Every repo of the PDS was fetched: records, handles and every counter as it holds them.
+    let diffs = truth::differences(&mut db.conn(), &truth);
+    assert_equal(&diffs, &log);
+}
