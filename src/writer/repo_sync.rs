@@ -181,49 +181,75 @@ pub fn triage_in<'e>(
 /// a synchronized one whose listed rev is ahead of ours too (we missed events); inactive ones
 /// are not fetched (their hosting status is recorded when we know the repo). Returns how many
 /// repos changed.
-pub fn discover(conn: &mut PgConnection, listed: &[ListedRepo]) -> QueryResult<usize> {
-    conn.transaction(|conn| {
-        let dids: Vec<String> = listed.iter().map(|r| r.did.clone()).collect();
-        let known = repos::load_status(conn, &dids)?;
-        let mut states = BTreeMap::new();
-        for r in listed {
-            let k = known.get(&r.did);
-            if k.is_some_and(|k| k.deleted) {
-                continue;
-            }
-            if let Some(h) = &r.handle {
-                repos::set_handle(conn, &r.did, h)?;
-            }
-            let state = k.and_then(|k| k.state);
-            if !r.active {
-                if let (Some(state), Some(h)) = (state, r.hosting) {
-                    states.insert(r.did.clone(), (state, Some(h)));
-                }
-                continue;
-            }
-            let held = k.and_then(|k| k.rev.as_deref());
-            let ahead = match (&r.rev, held) {
-                (Some(listed), Some(held)) => listed.as_str() > held,
-                (Some(_), None) => true,
-                (None, _) => false,
-            };
-            match state {
-                None => {
-                    states.insert(
-                        r.did.clone(),
-                        (RepoState::Desynchronized, Some(Hosting::Active)),
-                    );
-                }
-                Some(RepoState::Synchronized) if ahead => {
-                    states.insert(r.did.clone(), (RepoState::Desynchronized, None));
-                }
-                _ => {}
-            }
+pub fn discover(conn: &mut PgConnection, listed: &[ListedRepo]) -> QueryResult<Discovered> {
+    let dids: Vec<String> = listed.iter().map(|r| r.did.clone()).collect();
+    let known = repos::load_status(conn, &dids)?;
+    let mut states = BTreeMap::new();
+    let mut accounts = Vec::new();
+    for r in listed {
+        let k = known.get(&r.did);
+        if k.is_some_and(|k| k.deleted) {
+            continue;
         }
-        repos::set_states(conn, &states)?;
-        repos::mark_listed(conn, &dids)?;
-        Ok(states.len())
+        if let Some(h) = &r.handle {
+            repos::set_handle(conn, &r.did, h)?;
+        }
+        let state = k.and_then(|k| k.state);
+        let held_hosting = k.map(|k| k.hosting);
+        if !r.active {
+            if let (Some(state), Some(h)) = (state, r.hosting) {
+                if held_hosting != Some(h) {
+                    // A status change the stream did not carry to us.
+                    states.insert(r.did.clone(), (state, Some(h)));
+                    accounts.extend(hosting_event(&r.did, h));
+                }
+            }
+            continue;
+        }
+        let held = k.and_then(|k| k.rev.as_deref());
+        let ahead = match (&r.rev, held) {
+            (Some(listed), Some(held)) => listed.as_str() > held,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        // Active again while we were away: the account is, and what it did meanwhile is
+        // fetched.
+        let back = held_hosting.is_some_and(Hosting::refuses_fetch);
+        if back && state.is_some() {
+            accounts.push(account_event(&r.did, true, None));
+        }
+        match state {
+            None => {
+                states.insert(
+                    r.did.clone(),
+                    (RepoState::Desynchronized, Some(Hosting::Active)),
+                );
+            }
+            Some(RepoState::Synchronized) if ahead || back => {
+                states.insert(
+                    r.did.clone(),
+                    (RepoState::Desynchronized, Some(Hosting::Active)),
+                );
+            }
+            Some(s) if back => {
+                states.insert(r.did.clone(), (s, Some(Hosting::Active)));
+            }
+            _ => {}
+        }
+    }
+    repos::set_states(conn, &states)?;
+    repos::mark_listed(conn, &dids)?;
+    Ok(Discovered {
+        marked: states.len(),
+        accounts,
     })
+}
+
+/// What a listing page changed: repos marked, and account states to apply (as `#account`
+/// events would have) because the stream never told us.
+pub struct Discovered {
+    pub marked: usize,
+    pub accounts: Vec<TypedEvent>,
 }
 
 /// Repos a whole enumeration did not list: fetched again (the fetch tells what became of
@@ -251,12 +277,18 @@ pub fn hosting_event(did: &str, hosting: Hosting) -> Option<TypedEvent> {
         Hosting::Deactivated => AccountStatus::Deactivated,
         Hosting::Deleted => AccountStatus::Deleted,
     };
-    Some(TypedEvent::Account(crate::decode::Account {
+    Some(account_event(did, false, Some(status)))
+}
+
+/// An `#account` event as of now (the relay's own are ordered by its time; this one is news
+/// newer than any we applied).
+fn account_event(did: &str, active: bool, status: Option<AccountStatus>) -> TypedEvent {
+    TypedEvent::Account(crate::decode::Account {
         seq: 0,
         did: did.to_owned(),
         time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-        active: false,
-        status: Some(status),
+        active,
+        status,
         legacy: false,
-    }))
+    })
 }

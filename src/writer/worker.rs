@@ -274,12 +274,23 @@ impl Writer {
                         Ok(())
                     })
                     .map(|()| (true, None)),
-                SyncCommand::Discover { repos, reply } => {
-                    repo_sync::discover(conn, repos).map(|n| {
+                SyncCommand::Discover { repos, reply } => conn
+                    .transaction(|c| {
+                        let found = repo_sync::discover(c, repos)?;
+                        let events: Vec<&TypedEvent> = found.accounts.iter().collect();
+                        if !events.is_empty() {
+                            let indexing = Indexing {
+                                repo_sync: false,
+                                ..indexing
+                            };
+                            apply_in(c, &events, &[], Lookup::Careful, indexing)?;
+                        }
+                        Ok(found.marked)
+                    })
+                    .map(|n| {
                         let _ = reply.send(n);
                         (true, None)
-                    })
-                }
+                    }),
                 SyncCommand::Recheck { dids, reply } => repo_sync::recheck(conn, dids).map(|n| {
                     let _ = reply.send(n);
                     (true, None)

@@ -15,21 +15,7 @@ use std::time::{Duration, Instant};
 use crate::common::{db::TestDb, proc, truth};
 
 fn tool() -> Option<PathBuf> {
-    let dir =
-        PathBuf::from(std::env::var("PDS_CAPTURE").unwrap_or_else(|_| "/tmp/pds-capture".into()));
-    let node = Command::new("node")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if node && dir.join("node_modules").is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "skipping: no node, or no installed pds-capture at {} (cp -r ../shared/tools/pds-capture /tmp/pds-capture && cd /tmp/pds-capture && npm ci)",
-            dir.display()
-        );
-        None
-    }
+    crate::common::pds_capture_tool()
 }
 
 /// A PDS and PLC kept up by start-pds.js; SIGTERM on drop.
@@ -116,30 +102,33 @@ fn drive(tool: &Path, pds: &Pds, seed: &str, accounts: u32, commits: u32) -> Chi
 }
 
 fn run(db: &TestDb, pds: &Pds) -> proc::Running {
+    run_from(db, pds, &["--cursor", "live"])
+}
+
+/// `run --backfill all` against the PDS; `start` says where the stream starts (none: the saved
+/// cursor, as a restart does).
+fn run_from(db: &TestDb, pds: &Pds, start: &[&str]) -> proc::Running {
     let relay = format!("ws://127.0.0.1:{}", pds.pds);
     let plc = format!("http://localhost:{}", pds.plc);
-    proc::spawn_run(
-        &db.url,
-        &[
-            "--relay",
-            &relay,
-            "--cursor",
-            "live",
-            "--backfill",
-            "all",
-            "--plc-url",
-            &plc,
-            "--allow-private-hosts",
-            "--plain-http",
-            "--verify",
-            "full",
-            // Handles under .test have no DNS here: the PDS's word is the truth to compare.
-            "--verify-handles",
-            "off",
-            "--stats-interval",
-            "1s",
-        ],
-    )
+    let mut args = vec![
+        "--relay",
+        &relay,
+        "--backfill",
+        "all",
+        "--plc-url",
+        &plc,
+        "--allow-private-hosts",
+        "--plain-http",
+        "--verify",
+        "full",
+        // Handles under .test have no DNS here: the PDS's word is the truth to compare.
+        "--verify-handles",
+        "off",
+        "--stats-interval",
+        "1s",
+    ];
+    args.extend_from_slice(start);
+    proc::spawn_run(&db.url, &args)
 }
 
 fn dump_truth(tool: &Path, pds: &Pds) -> truth::Truth {
@@ -267,25 +256,7 @@ fn a_kill_during_backfill_and_a_restart_end_equal_to_the_truth() {
     let _ = indexer.wait(Duration::from_secs(10));
     eprintln!("after the kill: {}", repos_by_state(&db));
     // Restarted from the saved cursor: repos left resyncing are claimed again, the buffer kept.
-    let restart = format!("ws://127.0.0.1:{}", pds.pds);
-    let plc = format!("http://localhost:{}", pds.plc);
-    let mut indexer = proc::spawn_run(
-        &db.url,
-        &[
-            "--relay",
-            &restart,
-            "--backfill",
-            "all",
-            "--plc-url",
-            &plc,
-            "--allow-private-hosts",
-            "--plain-http",
-            "--verify",
-            "full",
-            "--verify-handles",
-            "off",
-        ],
-    );
+    let mut indexer = run_from(&db, &pds, &[]);
     wait(&mut driver, Duration::from_secs(240));
     let diffs = settle(&tool, &pds, &db, Duration::from_secs(60));
     assert_equal(&diffs, &indexer.log_text());
@@ -320,23 +291,7 @@ fn stopped_past_the_replay_window_it_lists_again_and_ends_equal() {
     indexer.stop();
     // Away for longer than the window while the driver goes on.
     std::thread::sleep(Duration::from_secs(8));
-    let relay = format!("ws://127.0.0.1:{}", pds.pds);
-    let plc = format!("http://localhost:{}", pds.plc);
-    let mut indexer = proc::spawn_run(
-        &db.url,
-        &[
-            "--relay",
-            &relay,
-            "--backfill",
-            "all",
-            "--plc-url",
-            &plc,
-            "--allow-private-hosts",
-            "--plain-http",
-            "--verify-handles",
-            "off",
-        ],
-    );
+    let mut indexer = run_from(&db, &pds, &[]);
     wait(&mut driver, Duration::from_secs(240));
     let diffs = settle(&tool, &pds, &db, Duration::from_secs(90));
     let log = indexer.log_text();

@@ -16,21 +16,7 @@ use crate::common::{db::TestDb, proc};
 use crate::labels_support as support;
 
 fn tool() -> Option<PathBuf> {
-    let dir =
-        PathBuf::from(std::env::var("PDS_CAPTURE").unwrap_or_else(|_| "/tmp/pds-capture".into()));
-    let node = Command::new("node")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if node && dir.join("node_modules").is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "skipping: no node, or no installed pds-capture at {} (cp -r ../shared/tools/pds-capture /tmp/pds-capture && cd /tmp/pds-capture && npm ci)",
-            dir.display()
-        );
-        None
-    }
+    crate::common::pds_capture_tool()
 }
 
 /// start-labeler.js, stopped with SIGTERM (it then stops its PostgreSQL and removes its data).

@@ -56,3 +56,23 @@ pub fn read_capture_prefix(bytes: &[u8]) -> Vec<Vec<u8>> {
     }
     out
 }
+
+/// The installed pds-capture tool (a copy of `../shared/tools/pds-capture` with its
+/// `node_modules`, at `/tmp/pds-capture` or `$PDS_CAPTURE`), if node runs; else `None`, said.
+pub fn pds_capture_tool() -> Option<PathBuf> {
+    let dir =
+        PathBuf::from(std::env::var("PDS_CAPTURE").unwrap_or_else(|_| "/tmp/pds-capture".into()));
+    let node = std::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if node && dir.join("node_modules").is_dir() {
+        Some(dir)
+    } else {
+        eprintln!(
+            "skipping: no node, or no installed pds-capture at {} (cp -r ../shared/tools/pds-capture /tmp/pds-capture && cd /tmp/pds-capture && npm ci)",
+            dir.display()
+        );
+        None
+    }
+}
