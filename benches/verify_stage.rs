@@ -30,10 +30,12 @@ impl HttpGet for Directory {
             Some(body) => HttpResponse {
                 status: 200,
                 body: body.clone(),
+                retry_after: None,
             },
             None => HttpResponse {
                 status: 404,
                 body: Vec::new(),
+                retry_after: None,
             },
         })
     }

@@ -169,21 +169,27 @@ pub fn lock_state(conn: &mut PgConnection, did: &str) -> QueryResult<Option<Repo
     Ok(state.as_deref().and_then(RepoState::parse))
 }
 
-/// A failed fetch: `error`, due again 1 min · 2^retries later (at most 1 h), its buffer gone.
+/// A failed fetch: `error`, due again 1 min · 2^retries later (at most 1 h), or after the wait
+/// the server asked for; its buffer gone.
 pub fn fail(
     conn: &mut PgConnection,
     did: &str,
     reason: &str,
     hosting: Option<Hosting>,
+    retry_in: Option<std::time::Duration>,
 ) -> QueryResult<()> {
     diesel::sql_query(
         "UPDATE repos SET state = 'error', retries = retries + 1, \
-         retry_at = now() + least(interval '1 hour', interval '1 minute' * power(2, least(retries, 10))), \
+         retry_at = now() + COALESCE(make_interval(secs => $4), \
+             least(interval '1 hour', interval '1 minute' * power(2, least(retries, 10)))), \
          last_error = $2, hosting = COALESCE($3, hosting), updated_at = now() WHERE did = $1",
     )
     .bind::<Text, _>(did)
     .bind::<Text, _>(reason)
     .bind::<diesel::sql_types::Nullable<Text>, _>(hosting.map(Hosting::as_str))
+    .bind::<diesel::sql_types::Nullable<diesel::sql_types::Double>, _>(
+        retry_in.map(|d| d.as_secs_f64().min(3600.0)),
+    )
     .execute(conn)?;
     diesel::delete(repo_buffer::table.filter(repo_buffer::did.eq(did))).execute(conn)?;
     Ok(())

@@ -13,6 +13,9 @@ pub struct HttpResponse {
     /// The body of a 2xx response, at most the cap asked for; of a 4xx, its first 4 KiB (an
     /// XRPC error's name); empty for other statuses.
     pub body: Vec<u8>,
+    /// How long the server asks us to wait before asking again (`Retry-After`, or
+    /// `RateLimit-Reset` as the reference PDS sends it with a 429), at most an hour.
+    pub retry_after: Option<std::time::Duration>,
 }
 
 /// A blocking HTTP GET.

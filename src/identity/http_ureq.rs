@@ -133,7 +133,12 @@ impl UreqClient {
             } else {
                 Vec::new()
             };
-            return Ok(Hop::Done(HttpResponse { status, body }));
+            let retry_after = retry_after(response.headers());
+            return Ok(Hop::Done(HttpResponse {
+                status,
+                body,
+                retry_after,
+            }));
         }
         let declared = response
             .headers()
@@ -152,8 +157,40 @@ impl UreqClient {
             .limit(max_body as u64)
             .read_to_vec()
             .map_err(|e| map_error(e, &host, max_body))?;
-        Ok(Hop::Done(HttpResponse { status, body }))
+        Ok(Hop::Done(HttpResponse {
+            status,
+            body,
+            retry_after: None,
+        }))
     }
+}
+
+/// The wait a refusal asks for: `Retry-After` in seconds, else `RateLimit-Reset` (seconds, or
+/// a Unix time as the reference PDS sends it); at most an hour; HTTP dates are not read.
+fn retry_after(headers: &ureq::http::HeaderMap) -> Option<std::time::Duration> {
+    const HOUR: u64 = 3600;
+    let number = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+    };
+    let secs = match number("retry-after") {
+        Some(s) => s,
+        None => {
+            let reset = number("ratelimit-reset")?;
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            // A value past a billion seconds is a time, not a delay.
+            if reset > 1_000_000_000 {
+                reset.saturating_sub(now)
+            } else {
+                reset
+            }
+        }
+    };
+    Some(std::time::Duration::from_secs(secs.min(HOUR)))
 }
 
 enum Hop {

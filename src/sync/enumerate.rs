@@ -85,12 +85,14 @@ pub fn page(
             host,
             status: response.status,
             error: None,
+            retry_after: response.retry_after,
         });
     }
     let page: Page = serde_json::from_slice(&response.body).map_err(|e| FetchError::Status {
         host: host.clone(),
         status: 200,
         error: Some(format!("listRepos page does not parse: {e}")),
+        retry_after: None,
     })?;
     let repos = page
         .repos

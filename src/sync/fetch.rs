@@ -23,16 +23,26 @@ pub enum FetchError {
     Limited { host: String },
     #[error("{0}")]
     Http(#[from] HttpError),
-    #[error("{host} answered {status}{}", error.as_deref().map(|e| format!(" {e}")).unwrap_or_default())]
+    #[error("{host} answered {status}{}{}", error.as_deref().map(|e| format!(" {e}")).unwrap_or_default(), retry_after.map(|d| format!(" (retry after {} s)", d.as_secs())).unwrap_or_default())]
     Status {
         host: String,
         status: u16,
         /// The XRPC error name, when the body gave one.
         error: Option<String>,
+        /// The wait the server asked for (a 429's `Retry-After`/`RateLimit-Reset`).
+        retry_after: Option<Duration>,
     },
 }
 
 impl FetchError {
+    /// The wait the server asked for before the next attempt, if it said.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            FetchError::Status { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
     /// The hosting status an XRPC error states, which is not worth a retry storm.
     pub fn hosting(&self) -> Option<Hosting> {
         let FetchError::Status {
@@ -102,6 +112,7 @@ impl Fetcher {
                 host,
                 status: response.status,
                 error,
+                retry_after: response.retry_after,
             });
         }
         Ok(Fetched {

@@ -226,6 +226,7 @@ fn fetch_loop(
                             did: did.clone(),
                             reason: e.to_string(),
                             hosting: None,
+                            retry_in: None,
                         }
                     }
                 }
@@ -236,6 +237,7 @@ fn fetch_loop(
                     did: did.clone(),
                     reason: e.to_string(),
                     hosting: e.hosting(),
+                    retry_in: e.retry_after(),
                 }
             }
         };

@@ -69,6 +69,8 @@ pub enum SyncCommand {
         did: String,
         reason: String,
         hosting: Option<Hosting>,
+        /// The wait the server asked for, instead of our own backoff.
+        retry_in: Option<std::time::Duration>,
     },
     /// Repos the relay lists (all owned by this writer): new ones become `desynchronized`, and
     /// known ones whose listed rev is ahead of ours too. `reply` hears when it is committed, so

@@ -260,9 +260,10 @@ impl Writer {
                     did,
                     reason,
                     hosting,
+                    retry_in,
                 } => conn
                     .transaction(|c| {
-                        repos::fail(c, did, reason, *hosting)?;
+                        repos::fail(c, did, reason, *hosting, *retry_in)?;
                         if let Some(event) = hosting.and_then(|h| repo_sync::hosting_event(did, h))
                         {
                             let indexing = Indexing {
@@ -309,7 +310,7 @@ impl Writer {
                     let reason = format!("database refused: {e}");
                     let recorded = match self.connection() {
                         Ok(c) => c
-                            .transaction(|c| repos::fail(c, &did, &reason, None))
+                            .transaction(|c| repos::fail(c, &did, &reason, None, None))
                             .is_ok(),
                         Err(_) => false,
                     };

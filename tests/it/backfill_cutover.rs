@@ -321,7 +321,7 @@ fn sync_events_and_accounts_move_the_state() {
     // A failed fetch: error, with a retry time, and its buffer cleared.
     assert!(claim(conn, ALICE));
     live(conn, &[commit(6, ALICE, 5, vec![delete(POST, &rkey(1))])]);
-    conn.transaction(|c| repos::fail(c, ALICE, "boom", None))
+    conn.transaction(|c| repos::fail(c, ALICE, "boom", None, None))
         .expect("fail");
     assert_eq!(state(conn, ALICE).as_deref(), Some("error"));
     assert_eq!(count(conn, "SELECT count(*) AS n FROM repo_buffer"), 0);
@@ -338,4 +338,23 @@ fn sync_events_and_accounts_move_the_state() {
         .execute(conn)
         .expect("age");
     assert_eq!(repos::due(conn, 10).expect("due"), vec![ALICE.to_owned()]);
+    // A server that asked for ten minutes gets them, not our one.
+    assert!(claim(conn, ALICE));
+    conn.transaction(|c| {
+        repos::fail(
+            c,
+            ALICE,
+            "429",
+            None,
+            Some(std::time::Duration::from_secs(600)),
+        )
+    })
+    .expect("fail");
+    assert_eq!(
+        count(
+            conn,
+            "SELECT count(*) AS n FROM repos WHERE retry_at > now() + interval '590 seconds'"
+        ),
+        1
+    );
 }

@@ -286,3 +286,55 @@ fn real_exports_read_and_v2_is_refused() {
         Err(SnapshotError::Version(2))
     ));
 }
+
+#[test]
+fn a_429_says_how_long_to_wait() {
+    let did = plc(7);
+    let s = server(did.clone(), || {
+        Reply::Full(
+            429,
+            vec![("Retry-After".into(), "7".into())],
+            b"{}".to_vec(),
+        )
+    });
+    let e = fetcher(&s.url(""), true, 1 << 20, Duration::from_secs(5))
+        .fetch(&did)
+        .err()
+        .expect("an error");
+    assert_eq!(e.retry_after(), Some(Duration::from_secs(7)), "{e}");
+    // The reference PDS's own header: a Unix time.
+    let reset = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 30;
+    let s = server(did.clone(), move || {
+        Reply::Full(
+            429,
+            vec![("RateLimit-Reset".into(), reset.to_string())],
+            b"{}".to_vec(),
+        )
+    });
+    let e = fetcher(&s.url(""), true, 1 << 20, Duration::from_secs(5))
+        .fetch(&did)
+        .err()
+        .expect("an error");
+    let wait = e.retry_after().expect("a wait");
+    assert!(
+        wait <= Duration::from_secs(30) && wait >= Duration::from_secs(28),
+        "{wait:?}"
+    );
+    // A wait of days is capped at an hour.
+    let s = server(did.clone(), || {
+        Reply::Full(
+            429,
+            vec![("Retry-After".into(), "999999".into())],
+            Vec::new(),
+        )
+    });
+    let e = fetcher(&s.url(""), true, 1 << 20, Duration::from_secs(5))
+        .fetch(&did)
+        .err()
+        .expect("an error");
+    assert_eq!(e.retry_after(), Some(Duration::from_secs(3600)));
+}

@@ -225,6 +225,7 @@ impl FakeHttp {
             Ok(HttpResponse {
                 status,
                 body: body.as_bytes().to_vec(),
+                retry_after: None,
             }),
         );
     }
@@ -268,6 +269,7 @@ impl HttpGet for FakeHttp {
             .unwrap_or(Ok(HttpResponse {
                 status: 404,
                 body: Vec::new(),
+                retry_after: None,
             }));
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
         let mut answer = answer?;
