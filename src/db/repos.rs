@@ -5,11 +5,11 @@
 use std::collections::{BTreeMap, HashMap};
 
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Integer, Text};
+use diesel::sql_types::{Array, Integer, Text};
 
 use super::purge::repo_range;
 use super::CHUNK;
-use crate::changes::{Hosting, RepoState, RepoStatus};
+use crate::changes::{Hosting, Kind, RepoState, RepoStatus};
 use crate::schema::{repo_buffer, repo_enumerations, repos, users};
 
 /// The state of each of `dids` (absent from the map: never seen), with the rev we hold.
@@ -242,7 +242,7 @@ struct PathCid {
 pub fn held_records(conn: &mut PgConnection, did: &str) -> QueryResult<BTreeMap<String, String>> {
     let (lo, hi) = repo_range(did);
     let mut sql = String::new();
-    for (i, table) in RECORD_TABLES.iter().enumerate() {
+    for (i, table) in record_tables().enumerate() {
         if i > 0 {
             sql.push_str(" UNION ALL ");
         }
@@ -265,39 +265,38 @@ pub fn held_records(conn: &mut PgConnection, did: &str) -> QueryResult<BTreeMap<
         .collect())
 }
 
-/// The tables whose rows are records, keyed by URI.
-const RECORD_TABLES: [&str; 18] = [
-    "posts",
-    "likes",
-    "reposts",
-    "follows",
-    "blocks",
-    "generic_records",
-    "lists",
-    "list_items",
-    "list_blocks",
-    "starter_packs",
-    "feed_generators",
-    "labeler_services",
-    "verifications",
-    "actor_statuses",
-    "notification_declarations",
-    "chat_declarations",
-    "threadgates",
-    "postgates",
-];
+/// The tables whose rows are records, keyed by URI: the first kinds' and list items, then
+/// each later kind's (`Kind::ALL`), so a new kind is listed where it is declared.
+fn record_tables() -> impl Iterator<Item = &'static str> {
+    [
+        "posts",
+        "likes",
+        "reposts",
+        "follows",
+        "blocks",
+        "list_items",
+        "generic_records",
+    ]
+    .into_iter()
+    .chain(Kind::ALL.into_iter().map(Kind::table))
+}
 
-/// Repos due for a fetch, oldest first, at most `limit`.
+/// Repos due for a fetch, oldest first, at most `limit` (a deleted account's never are).
 pub fn due(conn: &mut PgConnection, limit: i64) -> QueryResult<Vec<String>> {
-    diesel::sql_query(
-        "SELECT did AS uri, state AS cid FROM repos \
-         WHERE (state = 'desynchronized' OR (state = 'error' AND retry_at <= now())) \
-         AND hosting <> 'deleted' \
-         ORDER BY updated_at LIMIT $1",
-    )
-    .bind::<BigInt, _>(limit)
-    .load::<PathCid>(conn)
-    .map(|rows| rows.into_iter().map(|r| r.uri).collect())
+    let error_due = repos::state
+        .eq(RepoState::Error.as_str())
+        .and(repos::retry_at.le(diesel::dsl::now));
+    repos::table
+        .filter(
+            repos::state
+                .eq(RepoState::Desynchronized.as_str())
+                .or(error_due.assume_not_null()),
+        )
+        .filter(repos::hosting.ne(Hosting::Deleted.as_str()))
+        .select(repos::did)
+        .order(repos::updated_at)
+        .limit(limit)
+        .load(conn)
 }
 
 /// Repos left `resyncing` (a fetch that died with the process), to claim again.

@@ -236,20 +236,40 @@ fn hand_over(
     writers: &Arc<dyn ToWriters>,
     stop: &AtomicBool,
 ) -> Option<usize> {
+    per_writer(
+        repos,
+        |r| &r.did,
+        writers,
+        stop,
+        |repos, reply| SyncCommand::Discover { repos, reply },
+    )
+}
+
+/// `items` grouped by the writer that owns each one's repo, each group sent as one command;
+/// waits until every writer has committed its group and returns the sum of their replies.
+/// `None` when the writers are closing.
+fn per_writer<T>(
+    items: Vec<T>,
+    did_of: impl Fn(&T) -> &str,
+    writers: &Arc<dyn ToWriters>,
+    stop: &AtomicBool,
+    command: impl Fn(Vec<T>, crossbeam_channel::Sender<usize>) -> SyncCommand,
+) -> Option<usize> {
     let n = writers.writers().max(1);
-    let mut groups: BTreeMap<usize, Vec<ListedRepo>> = BTreeMap::new();
-    for r in repos {
-        groups.entry(writer_for(&r.did, n)).or_default().push(r);
+    let mut groups: BTreeMap<usize, Vec<T>> = BTreeMap::new();
+    for item in items {
+        groups
+            .entry(writer_for(did_of(&item), n))
+            .or_default()
+            .push(item);
     }
     let (tx, rx) = unbounded();
     let mut waiting = 0;
     for (_, group) in groups {
-        let did = group[0].did.clone();
-        let command = SyncCommand::Discover {
-            repos: group,
-            reply: tx.clone(),
+        let Some(did) = group.first().map(|g| did_of(g).to_owned()) else {
+            continue;
         };
-        if !writers.send(&did, Envelope::sync(command), stop) {
+        if !writers.send(&did, Envelope::sync(command(group, tx.clone())), stop) {
             return None;
         }
         waiting += 1;
@@ -280,25 +300,9 @@ fn recheck_unlisted(
         let Some(last) = dids.last().cloned() else {
             return Some(total);
         };
-        let n = writers.writers().max(1);
-        let mut groups: BTreeMap<usize, Vec<String>> = BTreeMap::new();
-        for d in dids {
-            groups.entry(writer_for(&d, n)).or_default().push(d);
-        }
-        let (tx, rx) = unbounded();
-        let mut waiting = 0;
-        for (_, dids) in groups {
-            let did = dids[0].clone();
-            let command = SyncCommand::Recheck {
-                dids,
-                reply: tx.clone(),
-            };
-            if !writers.send(&did, Envelope::sync(command), stop) {
-                return None;
-            }
-            waiting += 1;
-        }
-        total += wait_replies(&rx, waiting, stop)?;
+        total += per_writer(dids, String::as_str, writers, stop, |dids, reply| {
+            SyncCommand::Recheck { dids, reply }
+        })?;
         after = last;
     }
 }

@@ -10,16 +10,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
-use diesel::Connection;
+use diesel::pg::PgConnection;
+use diesel::{Connection, QueryResult};
 use log::{debug, info, warn};
 
-use super::apply::{apply_in, apply_items, GroupStats};
-use super::cutover::{cutover, CutoverStats};
+use super::apply::{apply_items, GroupStats};
 use super::input::{Envelope, LabelBatch, Ledger, Payload, SyncCommand};
-use super::repo_sync;
+use super::resync::{self, Ran};
 use super::Indexing;
 use crate::backoff::Backoff;
-use crate::changes::Lookup;
 use crate::db::blame::{blame, Blame};
 use crate::db::pool::{PgPool, PgPooled};
 use crate::db::repos;
@@ -178,8 +177,24 @@ impl Writer {
         events: &[&TypedEvent],
         labels: &[&LabelBatch],
     ) -> Result<GroupStats, diesel::result::Error> {
-        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
         let indexing = self.config.indexing;
+        let stats = self.stats.clone();
+        self.retrying(|conn| {
+            let started = Instant::now();
+            let result = apply_items(conn, events, labels, indexing);
+            Stats::add(&stats.db_busy_us, started.elapsed().as_micros() as u64);
+            result
+        })
+    }
+
+    /// Runs `work` on the writer's connection until it commits, retrying with backoff (on a
+    /// fresh connection) for as long as the fault is the database's; returns the error only
+    /// when it is the work's own fault.
+    fn retrying<T>(
+        &mut self,
+        mut work: impl FnMut(&mut PgConnection) -> QueryResult<T>,
+    ) -> QueryResult<T> {
+        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
         loop {
             let conn = match self.connection() {
                 Ok(conn) => conn,
@@ -196,11 +211,8 @@ impl Writer {
                     continue;
                 }
             };
-            let started = Instant::now();
-            let result = apply_items(conn, events, labels, indexing);
-            Stats::add(&self.stats.db_busy_us, started.elapsed().as_micros() as u64);
-            match result {
-                Ok(stats) => {
+            match work(conn) {
+                Ok(done) => {
                     if backoff.attempts() > 0 {
                         info!(
                             "writer {}: database back after {} retries",
@@ -208,7 +220,7 @@ impl Writer {
                             backoff.attempts()
                         );
                     }
-                    return Ok(stats);
+                    return Ok(done);
                 }
                 Err(e) if blame(&e) == Blame::Event => return Err(e),
                 Err(e) => {
@@ -228,134 +240,53 @@ impl Writer {
         }
     }
 
-    /// Runs a resync step, retrying for as long as the fault is the database's. A step the
-    /// database refuses for its content (a snapshot with a record it cannot store) fails the
-    /// repo instead, so it is retried later rather than blocking its writer.
+    /// Runs a resync step until it commits. A step the database refuses for its content (a
+    /// snapshot with a record it cannot store) fails its repo instead, so the repo is retried
+    /// later rather than blocking its writer.
     fn sync(&mut self, command: SyncCommand) {
-        let did = command.did().to_owned();
-        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
         let indexing = self.config.indexing;
-        loop {
-            let conn = match self.connection() {
-                Ok(conn) => conn,
-                Err(e) => {
-                    let wait = backoff.next_delay();
-                    warn!(
-                        "writer {}: no database connection ({e}); retry in {} ms",
-                        self.id,
-                        wait.as_millis()
-                    );
-                    std::thread::sleep(wait);
-                    continue;
-                }
-            };
-            let result = match &command {
-                SyncCommand::Claim { did, reclaim, .. } => {
-                    repos::claim(conn, did, *reclaim).map(|taken| (taken, None))
-                }
-                SyncCommand::Snapshot(snap) => {
-                    cutover(conn, snap, indexing).map(|stats| (stats.applied, Some(stats)))
-                }
-                SyncCommand::Failed {
-                    did,
-                    reason,
-                    hosting,
-                    retry_in,
-                } => conn
-                    .transaction(|c| {
-                        repos::fail(c, did, reason, *hosting, *retry_in)?;
-                        if let Some(event) = hosting.and_then(|h| repo_sync::hosting_event(did, h))
-                        {
-                            let indexing = Indexing {
-                                repo_sync: false,
-                                ..indexing
-                            };
-                            apply_in(c, &[&event], &[], Lookup::Careful, indexing)?;
+        match self.retrying(|conn| resync::run(conn, &command, indexing)) {
+            Ok(ran) => self.synced(&command, ran),
+            Err(e) => {
+                let did = command.did().to_owned();
+                warn!(
+                    "writer {}: resync of did={did} refused by the database ({e})",
+                    self.id
+                );
+                match &command {
+                    SyncCommand::Claim { .. }
+                    | SyncCommand::Snapshot(_)
+                    | SyncCommand::Failed { .. } => {
+                        let reason = format!("database refused: {e}");
+                        let recorded = self
+                            .retrying(|c| {
+                                c.transaction(|c| repos::fail(c, &did, &reason, None, None))
+                            })
+                            .is_ok();
+                        if !recorded {
+                            warn!(
+                                "writer {}: could not record the failure of did={did}",
+                                self.id
+                            );
                         }
-                        Ok(())
-                    })
-                    .map(|()| (true, None)),
-                SyncCommand::Discover { repos, reply } => conn
-                    .transaction(|c| {
-                        let found = repo_sync::discover(c, repos)?;
-                        let events: Vec<&TypedEvent> = found.accounts.iter().collect();
-                        if !events.is_empty() {
-                            let indexing = Indexing {
-                                repo_sync: false,
-                                ..indexing
-                            };
-                            apply_in(c, &events, &[], Lookup::Careful, indexing)?;
-                        }
-                        Ok(found.marked)
-                    })
-                    .map(|n| {
-                        let _ = reply.send(n);
-                        (true, None)
-                    }),
-                SyncCommand::Recheck { dids, reply } => repo_sync::recheck(conn, dids).map(|n| {
-                    let _ = reply.send(n);
-                    (true, None)
-                }),
-            };
-            match result {
-                Ok((done, stats)) => {
-                    self.synced(&command, done, stats);
-                    return;
-                }
-                Err(e) if blame(&e) == Blame::Event => {
-                    warn!(
-                        "writer {}: resync of did={did} refused by the database ({e})",
-                        self.id
-                    );
-                    let reason = format!("database refused: {e}");
-                    let recorded = match self.connection() {
-                        Ok(c) => c
-                            .transaction(|c| repos::fail(c, &did, &reason, None, None))
-                            .is_ok(),
-                        Err(_) => false,
-                    };
-                    if !recorded {
-                        warn!(
-                            "writer {}: could not record the failure of did={did}",
-                            self.id
-                        );
                     }
-                    match &command {
-                        SyncCommand::Claim { reply, .. } => {
-                            let _ = reply.send((did.clone(), false));
-                        }
-                        SyncCommand::Discover { reply, .. }
-                        | SyncCommand::Recheck { reply, .. } => {
-                            let _ = reply.send(0);
-                        }
-                        _ => {}
-                    }
-                    return;
+                    SyncCommand::Discover { .. } | SyncCommand::Recheck { .. } => {}
                 }
-                Err(e) => {
-                    self.conn = None;
-                    let wait = backoff.next_delay();
-                    warn!(
-                        "writer {}: database error in resync of did={did} ({e}); retry in {} ms",
-                        self.id,
-                        wait.as_millis()
-                    );
-                    Stats::add(&self.stats.db_retries, 1);
-                    std::thread::sleep(wait);
-                }
+                self.synced(&command, Ran::default());
             }
         }
     }
 
-    fn synced(&self, command: &SyncCommand, done: bool, stats: Option<CutoverStats>) {
+    /// Tells the stage what a step did (the replies it waits for), counts and logs it.
+    fn synced(&self, command: &SyncCommand, ran: Ran) {
         match command {
             SyncCommand::Claim { did, reply, .. } => {
                 // The stage may have stopped; nothing is lost (the repo stays `resyncing` and is
                 // claimed again at the next start).
-                let _ = reply.send((did.clone(), done));
+                let _ = reply.send((did.clone(), ran.done));
             }
             SyncCommand::Snapshot(snap) => {
-                let Some(s) = stats.filter(|s| s.applied) else {
+                let Some(s) = ran.cutover.filter(|s| s.applied) else {
                     info!(
                         "writer {}: snapshot of did={} not wanted any more (no longer resyncing)",
                         self.id, snap.did
@@ -387,7 +318,9 @@ impl Writer {
                 Stats::add(&self.stats.repos_failed, 1);
                 debug!("writer {}: did={did} in error: {reason}", self.id);
             }
-            SyncCommand::Discover { .. } | SyncCommand::Recheck { .. } => {}
+            SyncCommand::Discover { reply, .. } | SyncCommand::Recheck { reply, .. } => {
+                let _ = reply.send(ran.marked);
+            }
         }
     }
 
