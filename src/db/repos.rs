@@ -70,6 +70,7 @@ pub fn set_states(
                 .set((
                     repos::state.eq(state.as_str()),
                     repos::hosting.eq(h.as_str()),
+                    repos::hosting_at.eq(now_nullable()),
                     repos::updated_at.eq(diesel::dsl::now),
                 ))
                 .execute(conn)?,
@@ -85,17 +86,6 @@ pub fn set_states(
         };
     }
     Ok(())
-}
-
-/// Sets the hosting status of repos we track, leaving their state.
-pub fn set_hosting(conn: &mut PgConnection, did: &str, hosting: Hosting) -> QueryResult<()> {
-    diesel::update(repos::table.find(did))
-        .set((
-            repos::hosting.eq(hosting.as_str()),
-            repos::updated_at.eq(diesel::dsl::now),
-        ))
-        .execute(conn)
-        .map(|_| ())
 }
 
 /// One live event of a repo under resync, encoded.
@@ -152,6 +142,7 @@ pub fn claim(conn: &mut PgConnection, did: &str, reclaim: bool) -> QueryResult<b
     )
     .set((
         repos::state.eq(RepoState::Resyncing.as_str()),
+        repos::claimed_at.eq(now_nullable()),
         repos::updated_at.eq(diesel::dsl::now),
     ))
     .execute(conn)?;
@@ -169,20 +160,39 @@ pub fn lock_state(conn: &mut PgConnection, did: &str) -> QueryResult<Option<Repo
     Ok(state.as_deref().and_then(RepoState::parse))
 }
 
+/// What `fail` took from the failure.
+#[derive(QueryableByName)]
+struct Failed {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    took_hosting: bool,
+}
+
 /// A failed fetch: `error`, due again 1 min · 2^retries later (at most 1 h), or after the wait
-/// the server asked for; its buffer gone.
+/// the server asked for; its buffer gone. The fetch's word on the hosting status is taken
+/// unless the stream told us one since the claim: the stream's is the later, and a repo it
+/// says is active is tried again in 5 s. Returns whether the fetch's hosting status was taken.
 pub fn fail(
     conn: &mut PgConnection,
     did: &str,
     reason: &str,
     hosting: Option<Hosting>,
     retry_in: Option<std::time::Duration>,
-) -> QueryResult<()> {
-    diesel::sql_query(
-        "UPDATE repos SET state = 'error', retries = retries + 1, \
-         retry_at = now() + COALESCE(make_interval(secs => $4), \
-             least(interval '1 hour', interval '1 minute' * power(2, least(retries, 10)))), \
-         last_error = $2, hosting = COALESCE($3, hosting), updated_at = now() WHERE did = $1",
+) -> QueryResult<bool> {
+    let took: Vec<Failed> = diesel::sql_query(
+        "UPDATE repos r SET state = 'error', retries = r.retries + 1, \
+         retry_at = now() + CASE \
+             WHEN $4 IS NOT NULL THEN make_interval(secs => $4) \
+             WHEN r.hosting_at > r.claimed_at AND r.hosting = 'active' THEN interval '5 seconds' \
+             ELSE least(interval '1 hour', interval '1 minute' * power(2, least(r.retries, 10))) END, \
+         last_error = $2, \
+         hosting = CASE WHEN r.hosting_at > r.claimed_at THEN r.hosting \
+             ELSE COALESCE($3, r.hosting) END, \
+         hosting_at = CASE WHEN r.hosting_at > r.claimed_at OR $3 IS NULL THEN r.hosting_at \
+             ELSE now() END, \
+         updated_at = now() \
+         FROM repos old WHERE r.did = $1 AND old.did = r.did \
+         RETURNING ($3 IS NOT NULL AND NOT coalesce(old.hosting_at > old.claimed_at, false)) \
+             AS took_hosting",
     )
     .bind::<Text, _>(did)
     .bind::<Text, _>(reason)
@@ -190,9 +200,9 @@ pub fn fail(
     .bind::<diesel::sql_types::Nullable<diesel::sql_types::Double>, _>(
         retry_in.map(|d| d.as_secs_f64().min(3600.0)),
     )
-    .execute(conn)?;
+    .load(conn)?;
     diesel::delete(repo_buffer::table.filter(repo_buffer::did.eq(did))).execute(conn)?;
-    Ok(())
+    Ok(took.first().is_some_and(|f| f.took_hosting))
 }
 
 /// The cutover done: `synchronized` at the snapshot's rev and root.
@@ -207,6 +217,7 @@ pub fn synchronized(
         .set((
             repos::state.eq(RepoState::Synchronized.as_str()),
             repos::hosting.eq(Hosting::Active.as_str()),
+            repos::hosting_at.eq(now_nullable()),
             repos::rev.eq(rev),
             repos::data_cid.eq(data),
             repos::pds_host.eq(host),
@@ -468,4 +479,26 @@ pub fn states_of(conn: &mut PgConnection, dids: &[String]) -> QueryResult<(usize
         counts.2 += chunk.len() - states.len();
     }
     Ok(counts)
+}
+
+/// `now()` for a nullable timestamp column (diesel's `now` is typed for non-null ones).
+fn now_nullable(
+) -> diesel::expression::SqlLiteral<diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>> {
+    diesel::dsl::sql("now()")
+}
+
+/// When each of `dids` last changed by an event (users absent: none yet).
+pub fn last_event_times(
+    conn: &mut PgConnection,
+    dids: &[String],
+) -> QueryResult<HashMap<String, chrono::DateTime<chrono::Utc>>> {
+    let mut out = HashMap::new();
+    for chunk in dids.chunks(CHUNK) {
+        let rows: Vec<(String, chrono::DateTime<chrono::Utc>)> = users::table
+            .filter(users::did.eq_any(chunk))
+            .select((users::did, users::indexed_at))
+            .load(conn)?;
+        out.extend(rows);
+    }
+    Ok(out)
 }

@@ -12,7 +12,7 @@ mod kinds;
 mod notify;
 pub mod plan;
 pub mod repo_sync;
-mod resync;
+pub mod resync;
 mod rows;
 pub mod sim;
 pub mod worker;

@@ -118,7 +118,9 @@ pub fn triage<'e>(events: &[&'e TypedEvent], mut known: HashMap<String, RepoStat
                     // happened meanwhile never reached the stream.
                     let back = h == Hosting::Active && st.hosting.refuses_fetch();
                     let state = match state {
-                        RepoState::Synchronized if back => RepoState::Desynchronized,
+                        RepoState::Synchronized | RepoState::Error if back => {
+                            RepoState::Desynchronized
+                        }
                         s => s,
                     };
                     if h != st.hosting || state != st.state.unwrap_or(state) {
@@ -226,6 +228,12 @@ pub fn discover(conn: &mut PgConnection, listed: &[ListedRepo]) -> QueryResult<D
                 );
             }
             Some(RepoState::Synchronized) if ahead || back => {
+                states.insert(
+                    r.did.clone(),
+                    (RepoState::Desynchronized, Some(Hosting::Active)),
+                );
+            }
+            Some(RepoState::Error) if back => {
                 states.insert(
                     r.did.clone(),
                     (RepoState::Desynchronized, Some(Hosting::Active)),

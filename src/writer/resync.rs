@@ -42,9 +42,11 @@ pub fn run(conn: &mut PgConnection, command: &SyncCommand, indexing: Indexing) -
             hosting,
             retry_in,
         } => conn.transaction(|c| {
-            repos::fail(c, did, reason, *hosting, *retry_in)?;
-            let event = hosting.and_then(|h| repo_sync::hosting_event(did, h));
-            apply_accounts(c, event.as_slice(), indexing)?;
+            let took = repos::fail(c, did, reason, *hosting, *retry_in)?;
+            let event = hosting
+                .filter(|_| took)
+                .and_then(|h| repo_sync::hosting_event(did, h));
+            apply_accounts(c, event.into_iter().collect(), indexing)?;
             Ok(Ran {
                 done: true,
                 ..Ran::default()
@@ -52,11 +54,12 @@ pub fn run(conn: &mut PgConnection, command: &SyncCommand, indexing: Indexing) -
         }),
         SyncCommand::Discover { repos, .. } => conn.transaction(|c| {
             let found = repo_sync::discover(c, repos)?;
-            apply_accounts(c, &found.accounts, indexing)?;
+            let marked = found.marked;
+            apply_accounts(c, found.accounts, indexing)?;
             Ok(Ran {
                 done: true,
                 cutover: None,
-                marked: found.marked,
+                marked,
             })
         }),
         SyncCommand::Recheck { dids, .. } => Ok(Ran {
@@ -67,14 +70,28 @@ pub fn run(conn: &mut PgConnection, command: &SyncCommand, indexing: Indexing) -
     }
 }
 
-/// Account states the stream never carried to us, applied as its `#account` events are.
+/// Account states the stream never carried to us, applied as its `#account` events are. Each
+/// is dated at the account's last event, not now: it holds until the stream's next word, which
+/// a lagging stream dates earlier than now and would otherwise lose as stale.
 fn apply_accounts(
     conn: &mut PgConnection,
-    events: &[TypedEvent],
+    mut events: Vec<TypedEvent>,
     indexing: Indexing,
 ) -> QueryResult<()> {
     if events.is_empty() {
         return Ok(());
+    }
+    let dids: Vec<String> = events
+        .iter()
+        .filter_map(|e| e.did().map(str::to_owned))
+        .collect();
+    let times = repos::last_event_times(conn, &dids)?;
+    for e in &mut events {
+        if let TypedEvent::Account(a) = e {
+            if let Some(t) = times.get(&a.did) {
+                a.time = t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+            }
+        }
     }
     let refs: Vec<&TypedEvent> = events.iter().collect();
     let indexing = Indexing {

@@ -358,3 +358,80 @@ fn sync_events_and_accounts_move_the_state() {
         1
     );
 }
+
+fn hosting(conn: &mut PgConnection, did: &str) -> (String, String, bool) {
+    #[derive(QueryableByName)]
+    struct H {
+        #[diesel(sql_type = Text)]
+        state: String,
+        #[diesel(sql_type = Text)]
+        hosting: String,
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        active: bool,
+    }
+    let h: H = diesel::sql_query(
+        "SELECT r.state, r.hosting, u.active FROM repos r JOIN users u USING (did) WHERE did = $1",
+    )
+    .bind::<Text, _>(did)
+    .get_result(conn)
+    .expect("read repo and user");
+    (h.state, h.hosting, h.active)
+}
+
+fn failed(conn: &mut PgConnection, did: &str, h: skyindex::changes::Hosting) {
+    let command = skyindex::writer::SyncCommand::Failed {
+        did: did.to_owned(),
+        reason: "RepoDeactivated".to_owned(),
+        hosting: Some(h),
+        retry_in: None,
+    };
+    skyindex::writer::resync::run(conn, &command, synced()).expect("failed step");
+}
+
+#[test]
+fn a_refusal_answered_before_the_stream_said_the_account_is_back_does_not_undo_it() {
+    use skyindex::changes::Hosting;
+    let db = TestDb::new();
+    let conn = &mut db.conn();
+    let p1 = post("one", None, None);
+    live(conn, &[commit(1, ALICE, 1, vec![create(&rkey(1), &p1)])]);
+    assert!(claim(conn, ALICE));
+    // The fetch is refused while the account is deactivated; by the time the refusal reaches
+    // the writer, the stream has said it was deactivated and is active again.
+    live(
+        conn,
+        &[
+            events::account(2, ALICE, &time_of(2), false, Some("deactivated")),
+            events::account(3, ALICE, &time_of(3), true, None),
+        ],
+    );
+    failed(conn, ALICE, Hosting::Deactivated);
+    assert_eq!(
+        hosting(conn, ALICE),
+        ("error".to_owned(), "active".to_owned(), true)
+    );
+    // Tried again in seconds, not after the minute of an ordinary failure.
+    assert_eq!(
+        count(
+            conn,
+            "SELECT count(*) AS n FROM repos WHERE retry_at < now() + interval '10 seconds'"
+        ),
+        1
+    );
+    // With no word from the stream during the fetch, the refusal is the news: the account is
+    // deactivated, as an #account event would have made it, and waits for the minute.
+    assert!(claim(conn, ALICE));
+    failed(conn, ALICE, Hosting::Deactivated);
+    assert_eq!(
+        hosting(conn, ALICE),
+        ("error".to_owned(), "deactivated".to_owned(), false)
+    );
+    assert!(repos::due(conn, 10).expect("due").is_empty());
+    // Its return on the stream makes it due at once.
+    live(conn, &[events::account(4, ALICE, &time_of(4), true, None)]);
+    assert_eq!(
+        hosting(conn, ALICE),
+        ("desynchronized".to_owned(), "active".to_owned(), true)
+    );
+    assert_eq!(repos::due(conn, 10).expect("due"), vec![ALICE.to_owned()]);
+}

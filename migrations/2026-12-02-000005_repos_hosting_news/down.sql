@@ -1,0 +1,1 @@
+ALTER TABLE repos DROP COLUMN claimed_at, DROP COLUMN hosting_at;
