@@ -223,6 +223,8 @@ fn main() {
                                 s,
                                 Indexing {
                                     notifications: false,
+                                    notify_backfill: skyindex::writer::NotifyBackfill::None,
+                                    quiet_before: None,
                                     repo_sync: false,
                                 },
                             )

@@ -129,6 +129,12 @@ pub struct RunArgs {
     /// more row per like, repost and follow; see BENCHMARKS.md).
     #[arg(long, env = "SKYINDEX_NOTIFICATIONS", default_value = "off")]
     pub notifications: String,
+    /// Which records of a snapshot (backfill, repair) notify, with --notifications on: `none`,
+    /// `all`, or a duration: those dated at most that long before the fetch (what the live
+    /// stream was saying when a repo first seen was fetched). A freshly backfilled AppView
+    /// must not tell every account of years of old likes and follows.
+    #[arg(long, env = "SKYINDEX_NOTIFY_BACKFILL", default_value = "1h")]
+    pub notify_backfill: String,
     /// Key of this stream's row in firehose_cursor. Default: the relay URL.
     #[arg(long, env = "SKYINDEX_SERVICE")]
     pub service: Option<String>,

@@ -9,8 +9,8 @@ use url::Url;
 use crate::cli::{IdentityArgs, LabelerArgs, RunArgs};
 use crate::identity::IdentityConfig;
 use crate::pipeline::{
-    BackfillSettings, CollectionFilter, FilterError, Indexing, LabelerSettings, Settings,
-    VerifyMode, VerifySettings,
+    BackfillSettings, CollectionFilter, FilterError, Indexing, LabelerSettings, NotifyBackfill,
+    Settings, VerifyMode, VerifySettings,
 };
 use crate::redact::redact;
 use crate::source::websocket::{self, EndpointError};
@@ -81,6 +81,16 @@ pub struct RunConfig {
     pub pipeline: Settings,
     /// How identities are resolved, for verification.
     pub identity: IdentityConfig,
+}
+
+/// `--notify-backfill`: `none`, `all`, or a duration (the snapshot's records dated at most that
+/// long before the fetch notify).
+fn notify_backfill(s: &str) -> Result<NotifyBackfill, ConfigError> {
+    match s.trim() {
+        "none" => Ok(NotifyBackfill::None),
+        "all" => Ok(NotifyBackfill::All),
+        d => parse_duration("--notify-backfill", d).map(NotifyBackfill::Recent),
+    }
 }
 
 /// `500ms`, `10s`, `2m`, or a bare number of seconds.
@@ -213,6 +223,8 @@ impl RunConfig {
                 verify: verify_settings(&a.identity)?,
                 indexing: Indexing {
                     notifications: on_off("--notifications", &a.notifications)?,
+                    notify_backfill: notify_backfill(&a.notify_backfill)?,
+                    quiet_before: None,
                     repo_sync: backfill != Backfill::None,
                 },
                 labelers: labeler_settings(&a.labelers, a.identity.allow_private_hosts)?,

@@ -576,7 +576,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    /// One row per notification: who is told (recipient_did), why (reason), about what (reason_subject), because of which record (record_uri, by author_did). Exists exactly while that record does.
+    /// One row per notification: who is told (recipient_did), why (reason), about what (reason_subject), because of which record (record_uri, by author_did). Exists exactly while that record does, but for unverified: written when its verification is deleted, gone when the verifier's account is, or the verification is made again.
     notifications (record_uri, recipient_did, reason) {
         /// The record that caused it: the like, repost, follow, post (reply, mention, quote), verification or profile.
         record_uri -> Text,
@@ -988,6 +988,8 @@ diesel::table! {
         created_at -> Timestamptz,
         /// Relay time of the latest event that changed the row.
         indexed_at -> Timestamptz,
+        /// app.bsky.actor.profile joinedViaStarterPack: the starter pack the account joined through (a pack's joined count is the number of rows naming it).
+        joined_via_starter_pack_uri -> Nullable<Text>,
     }
 }
 

@@ -37,6 +37,9 @@ pub struct Loaded {
     pub generic: HashMap<String, String>,
     /// URI → CID, per table of the later kinds.
     pub kinds: BTreeMap<Kind, HashMap<String, String>>,
+    /// Verifications: URI → the account verified (an `unverified` notification tells it when
+    /// the verification is deleted).
+    pub verification_subjects: HashMap<String, String>,
     /// List items: the list is the actor, the member the subject.
     pub list_items: HashMap<String, EdgeInfo>,
     /// How many rows each pair has now (pairs with none are absent).

@@ -125,6 +125,7 @@ pub struct ProfileColumns {
     pub avatar_cid: Option<String>,
     pub banner_cid: Option<String>,
     pub pinned_post_uri: Option<String>,
+    pub joined_via_starter_pack_uri: Option<String>,
     pub profile_cid: Option<String>,
     pub profile_record: Option<serde_json::Value>,
 }

@@ -50,6 +50,19 @@ pub fn uri_cids(
     Ok(each_kind!(kind, load)?.into_iter().collect())
 }
 
+/// URI → the account verified, of the verifications of `uris` held.
+pub fn verification_subjects(
+    conn: &mut PgConnection,
+    uris: &[String],
+) -> QueryResult<HashMap<String, String>> {
+    Ok(verifications::table
+        .filter(verifications::uri.eq_any(uris))
+        .select((verifications::uri, verifications::subject_did))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect())
+}
+
 /// Deletes the URIs that go or change, then copies the new rows in (as for every table: the
 /// planner checked each URI, so the rows cannot conflict).
 pub fn write(conn: &mut PgConnection, kind: Kind, diff: &TableDiff<KindRow>) -> QueryResult<()> {

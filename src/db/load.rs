@@ -9,6 +9,7 @@ use diesel::sql_types::{Array, BigInt, Text};
 
 use super::kinds;
 use crate::changes::rows::{NotificationRow, UserState};
+use crate::changes::Kind;
 use crate::changes::{pair_key, Descendant, EdgeInfo, Loaded, Needs, Pair, PostInfo, PostLink};
 use crate::schema::{
     blocks, follows, generic_records, likes, list_items, notifications, posts, reposts, users,
@@ -116,6 +117,9 @@ pub fn load(conn: &mut PgConnection, needs: &Needs) -> QueryResult<Loaded> {
         loaded
             .kinds
             .insert(*kind, kinds::uri_cids(conn, *kind, uris)?);
+    }
+    if let Some(uris) = needs.kinds.get(&Kind::Verifications) {
+        loaded.verification_subjects = kinds::verification_subjects(conn, uris)?;
     }
 
     loaded.like_pairs = pair_counts(

@@ -15,7 +15,7 @@ pub mod snapshots;
 pub mod triage;
 
 pub use crate::verify::{VerifyMode, VerifySettings};
-pub use crate::writer::Indexing;
+pub use crate::writer::{Indexing, NotifyBackfill};
 pub use filter::{CollectionFilter, FilterError};
 pub use labelers::LabelerSettings;
 pub use service::{BackfillSettings, Outcome, Settings, Start};

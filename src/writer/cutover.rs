@@ -51,9 +51,15 @@ fn cutover_in(
         return Ok(stats);
     }
     stats.applied = true;
-    let indexing = Indexing {
+    let live = Indexing {
         repo_sync: false,
         ..indexing
+    };
+    let quiet = Indexing {
+        quiet_before: indexing
+            .notify_backfill
+            .cut(super::plan::event_time(&snap.fetched_at)),
+        ..live
     };
     let mut held = repos::held_records(conn, &snap.did)?;
     let mut ops = Vec::new();
@@ -122,7 +128,7 @@ fn cutover_in(
         let event = commit(rest);
         // `held` listed every record of the repo in this transaction: a create is of a path we
         // hold nothing at, so its row cannot exist and need not be looked up.
-        apply_in(conn, &[&event], &[], Lookup::TrustCreates, indexing)?;
+        apply_in(conn, &[&event], &[], Lookup::TrustCreates, quiet)?;
         if tail.is_empty() {
             break;
         }
@@ -152,7 +158,7 @@ fn cutover_in(
     stats.drained = drained.len() as u64;
     let refs: Vec<&TypedEvent> = drained.iter().collect();
     if !refs.is_empty() {
-        apply_in(conn, &refs, &[], Lookup::Careful, indexing)?;
+        apply_in(conn, &refs, &[], Lookup::Careful, live)?;
     }
     if stats.broke {
         let mut states = std::collections::BTreeMap::new();

@@ -36,6 +36,13 @@ pub struct Indexing {
     /// Notifications (README, "Notifications"): rows per like, repost, follow and post, and
     /// the thread reads and turns replies need. Off, none are written (nor withdrawn).
     pub notifications: bool,
+    /// Which of a snapshot's records notify (`--notify-backfill`). Those that do not are
+    /// written without notifications; the records a snapshot deletes withdraw theirs all the
+    /// same.
+    pub notify_backfill: NotifyBackfill,
+    /// Set by the cutover for a snapshot's records: notifications of the segment's own records
+    /// dated before this are not written.
+    pub quiet_before: Option<chrono::DateTime<chrono::Utc>>,
     /// Repos' sync states (backfill on): events are applied, held or dropped by their repo's
     /// state (`repo_sync`). Off, every commit applies by rev alone, as without backfill.
     pub repo_sync: bool,
@@ -45,7 +52,44 @@ impl Default for Indexing {
     fn default() -> Self {
         Indexing {
             notifications: true,
+            notify_backfill: NotifyBackfill::default(),
+            quiet_before: None,
             repo_sync: false,
+        }
+    }
+}
+
+/// Which of a snapshot's records notify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotifyBackfill {
+    /// None: a freshly backfilled AppView must not tell every account of years of old likes.
+    None,
+    /// Those dated (the earlier of createdAt and the fetch) at most this long before the
+    /// fetch: what the live stream was saying when a repo first seen was fetched, which the
+    /// snapshot carries in place of the live events it dropped.
+    Recent(std::time::Duration),
+    /// All, as if every record had come live.
+    All,
+}
+
+impl Default for NotifyBackfill {
+    fn default() -> Self {
+        NotifyBackfill::Recent(std::time::Duration::from_secs(3600))
+    }
+}
+
+impl NotifyBackfill {
+    /// The cut for a snapshot fetched at `fetched_at`.
+    pub fn cut(
+        self,
+        fetched_at: chrono::DateTime<chrono::Utc>,
+    ) -> Option<chrono::DateTime<chrono::Utc>> {
+        match self {
+            NotifyBackfill::None => Some(chrono::DateTime::<chrono::Utc>::MAX_UTC),
+            NotifyBackfill::Recent(d) => {
+                Some(fetched_at - chrono::TimeDelta::from_std(d).unwrap_or(chrono::TimeDelta::MAX))
+            }
+            NotifyBackfill::All => None,
         }
     }
 }

@@ -27,6 +27,9 @@ pub(super) const FOLLOW: &str = "follow";
 pub(super) const MENTION: &str = "mention";
 pub(super) const REPLY: &str = "reply";
 pub(super) const QUOTE: &str = "quote";
+pub(super) const VERIFIED: &str = "verified";
+pub(super) const UNVERIFIED: &str = "unverified";
+pub(super) const STARTERPACK_JOINED: &str = "starterpack-joined";
 
 /// The DID an AT-URI's authority names, if it names one (`at://did:…/…`).
 pub(super) fn did_of(uri: &str) -> Option<&str> {
@@ -95,6 +98,30 @@ pub(super) fn for_follow(src: &Source<'_>, subject: &str) -> Vec<NotificationRow
     vec![src.row(subject, FOLLOW, None)]
 }
 
+/// A verification made (`verified`) or deleted (`unverified`) (`verification.ts`): the account
+/// verified, never oneself.
+pub(super) fn for_verification(
+    src: &Source<'_>,
+    subject: &str,
+    reason: &str,
+) -> Vec<NotificationRow> {
+    if subject == src.author {
+        return Vec::new();
+    }
+    vec![src.row(subject, reason, None)]
+}
+
+/// A profile created naming the starter pack it joined through (`profile.ts`): the pack's
+/// owner, never oneself.
+pub(super) fn for_starter_pack_join(src: &Source<'_>, pack: &str) -> Vec<NotificationRow> {
+    match did_of(pack) {
+        Some(owner) if owner != src.author => {
+            vec![src.row(owner, STARTERPACK_JOINED, Some(pack))]
+        }
+        _ => Vec::new(),
+    }
+}
+
 /// A post (`post.ts` `notifsForInsert`): one notification per account at most, in this order:
 /// each mentioned account, the quoted post's author (a post quote only), then the authors of
 /// the posts up the thread (`ancestors`: parent first, at most [`MAX_REPLY_HEIGHT`]). Never
@@ -146,14 +173,18 @@ pub(super) fn for_reply(
 #[derive(Debug)]
 pub(super) struct Notifications {
     enabled: bool,
+    /// Notifications of the segment's own records dated before this are not written (a
+    /// snapshot's older records, `--notify-backfill`).
+    quiet_before: Option<DateTime<Utc>>,
     pending: BTreeMap<String, Vec<NotificationRow>>,
     withdrawn: BTreeSet<String>,
 }
 
 impl Notifications {
-    pub fn new(enabled: bool) -> Notifications {
+    pub fn new(enabled: bool, quiet_before: Option<DateTime<Utc>>) -> Notifications {
         Notifications {
             enabled,
+            quiet_before,
             pending: BTreeMap::new(),
             withdrawn: BTreeSet::new(),
         }
@@ -193,6 +224,15 @@ impl Notifications {
         } else {
             self.pending.insert(record_uri.to_owned(), rows);
         }
+    }
+
+    /// A record of the segment's own: its notifications, but those dated before the quiet cut
+    /// (a record it replaced was withdrawn all the same).
+    pub fn set_own(&mut self, record_uri: &str, mut rows: Vec<NotificationRow>) {
+        if let Some(cut) = self.quiet_before {
+            rows.retain(|r| r.sort_at >= cut);
+        }
+        self.set(record_uri, rows);
     }
 
     /// Deletes by record (sorted), then the rows to insert (sorted by key): deterministic
@@ -261,7 +301,7 @@ mod tests {
 
     #[test]
     fn withdrawn_then_set_deletes_then_inserts() {
-        let mut n = Notifications::new(true);
+        let mut n = Notifications::new(true, None);
         let s = src("at://did:plc:a/app.bsky.graph.follow/1", "did:plc:a");
         n.set(s.record_uri, for_follow(&s, "did:plc:b"));
         n.withdraw(s.record_uri);

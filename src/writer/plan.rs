@@ -51,6 +51,8 @@ struct Planner<'d> {
     generic: TableSim<String, GenericRow>,
     list_items: Edges<ListItemRow>,
     kinds: BTreeMap<Kind, TableSim<String, KindRow>>,
+    /// Verifications held or written: URI → the account verified.
+    verification_subjects: HashMap<String, String>,
     notes: Notifications,
     /// Posts up the threads of the replies written, and replies held below the posts written
     /// (see `Loaded`), for reply notifications.
@@ -90,7 +92,8 @@ pub fn plan(
             .into_iter()
             .map(|(kind, rows)| (kind, TableSim::new(rows)))
             .collect(),
-        notes: Notifications::new(indexing.notifications),
+        verification_subjects: loaded.verification_subjects,
+        notes: Notifications::new(indexing.notifications, indexing.quiet_before),
         chain: loaded.chain,
         descendants: loaded.descendants,
         descendant_notifications: loaded.descendant_notifications,
@@ -262,7 +265,7 @@ impl Planner<'_> {
                     sort_at: post.created_at.min(time),
                 };
                 let rows = notify::for_post(&src, post, &ancestors);
-                self.notes.set(&uri, rows);
+                self.notes.set_own(&uri, rows);
                 self.posts.put(&uri, info, row);
                 if !self.written.iter().any(|(u, _)| *u == uri) {
                     self.written.push((uri.clone(), post.created_at.min(time)));
@@ -359,10 +362,26 @@ impl Planner<'_> {
             (Table::Profile, Some(RecordValue::Profile(profile))) => {
                 let columns = profile_columns(&cid, profile, record);
                 self.profiles.insert(did.to_owned(), columns);
+                // Only a created profile tells the pack's owner, as the reference's insert
+                // does (its update keeps what the create told, and tells nothing new).
+                if op.action == OpAction::Create && self.notes.enabled() {
+                    self.notes.withdraw(&uri);
+                    if let Some(pack) = &profile.joined_via_starter_pack {
+                        let src = Source {
+                            record_uri: &uri,
+                            record_cid: &cid,
+                            author: did,
+                            sort_at: time,
+                        };
+                        let rows = notify::for_starter_pack_join(&src, &pack.uri);
+                        self.notes.set_own(&uri, rows);
+                    }
+                }
             }
             (Table::Profile, None) => {
                 self.profiles
                     .insert(did.to_owned(), ProfileColumns::default());
+                self.notes.withdraw(&uri);
             }
             (Table::ListItems, Some(RecordValue::ListItem(item))) => {
                 self.generic.remove(&uri);
@@ -393,13 +412,20 @@ impl Planner<'_> {
                 let sim = self.kind(kind);
                 if sim.get(&uri) != Some(&cid) {
                     if let Some(row) = record.and_then(|r| kind_row(kind, &origin, value, r)) {
-                        sim.put(&uri, cid, row);
+                        sim.put(&uri, cid.clone(), row);
+                        if let RecordValue::Verification(v) = value {
+                            self.verified(&uri, did, &cid, &v.subject, v.created_at.min(time));
+                        }
                     }
                 }
             }
             (Table::ListItems | Table::Kind(_), None) => {
                 self.generic.remove(&uri);
-                self.drop_typed(table, &uri);
+                if let Some(old_cid) = self.drop_typed(table, &uri) {
+                    if table == Table::Kind(Kind::Verifications) {
+                        self.unverified(&uri, did, &old_cid, time);
+                    }
+                }
             }
             (Table::Generic, Some(RecordValue::Other(g))) => {
                 if self.generic.get(&uri) != Some(&cid) {
@@ -444,17 +470,68 @@ impl Planner<'_> {
             .or_insert_with(|| TableSim::new(HashMap::new()))
     }
 
-    /// Removes the row of `uri` from its typed table, if it is one of the later kinds'.
-    fn drop_typed(&mut self, table: Table, uri: &str) {
+    /// Removes the row of `uri` from its typed table, if it is one of the later kinds'; the CID
+    /// it had, if it was there.
+    fn drop_typed(&mut self, table: Table, uri: &str) -> Option<String> {
         match table {
             Table::ListItems => {
                 self.list_items.remove(self.deltas, uri);
+                None
             }
             Table::Kind(kind) => {
-                self.kind(kind).remove(uri);
+                let had = self.kind(kind).remove(uri);
+                if had.is_some() && kind == Kind::Verifications {
+                    // What it told goes with it (an `unverified` may follow).
+                    self.notes.withdraw(uri);
+                }
+                had
             }
-            _ => {}
+            _ => None,
         }
+    }
+
+    /// A verification written (new or changed): the account verified is told, once.
+    fn verified(
+        &mut self,
+        uri: &str,
+        author: &str,
+        cid: &str,
+        subject: &str,
+        sort_at: DateTime<Utc>,
+    ) {
+        self.verification_subjects
+            .insert(uri.to_owned(), subject.to_owned());
+        if !self.notes.enabled() {
+            return;
+        }
+        let src = Source {
+            record_uri: uri,
+            record_cid: cid,
+            author,
+            sort_at,
+        };
+        self.notes.withdraw(uri);
+        let rows = notify::for_verification(&src, subject, notify::VERIFIED);
+        self.notes.set_own(uri, rows);
+    }
+
+    /// A verification deleted: the account it verified is told it no longer is
+    /// (`verification.ts` `notifsForDelete`), at the deletion's time.
+    fn unverified(&mut self, uri: &str, author: &str, cid: &str, time: DateTime<Utc>) {
+        let Some(subject) = self.verification_subjects.remove(uri) else {
+            return;
+        };
+        if !self.notes.enabled() {
+            return;
+        }
+        let src = Source {
+            record_uri: uri,
+            record_cid: cid,
+            author,
+            sort_at: time,
+        };
+        let rows = notify::for_verification(&src, &subject, notify::UNVERIFIED);
+        self.notes.set_own(uri, rows);
     }
 
     /// After a like, repost or follow is put: a record it replaced takes its notifications
@@ -465,7 +542,7 @@ impl Planner<'_> {
             self.notes.withdraw(uri);
         }
         if put.first_of_pair && self.notes.enabled() {
-            self.notes.set(uri, rows());
+            self.notes.set_own(uri, rows());
         }
     }
 

@@ -97,6 +97,10 @@ pub(super) fn profile_columns(
         avatar_cid: profile.avatar.as_ref().and_then(|b| b.cid_string()),
         banner_cid: profile.banner.as_ref().and_then(|b| b.cid_string()),
         pinned_post_uri: profile.pinned_post.as_ref().map(|p| p.uri.clone()),
+        joined_via_starter_pack_uri: profile
+            .joined_via_starter_pack
+            .as_ref()
+            .map(|p| p.uri.clone()),
         profile_cid: Some(cid.to_owned()),
         profile_record: record.map(Record::lex_json),
     }

@@ -27,6 +27,8 @@ const LIKE: &str = "app.bsky.feed.like";
 fn synced() -> Indexing {
     Indexing {
         notifications: false,
+        notify_backfill: skyindex::writer::NotifyBackfill::None,
+        quiet_before: None,
         repo_sync: true,
     }
 }
@@ -212,6 +214,8 @@ fn records_gone_at_the_source_go_with_their_counters() {
             &[],
             Indexing {
                 notifications: false,
+                notify_backfill: skyindex::writer::NotifyBackfill::None,
+                quiet_before: None,
                 repo_sync: false,
             },
         )
@@ -434,4 +438,75 @@ fn a_refusal_answered_before_the_stream_said_the_account_is_back_does_not_undo_i
         ("desynchronized".to_owned(), "active".to_owned(), true)
     );
     assert_eq!(repos::due(conn, 10).expect("due"), vec![ALICE.to_owned()]);
+}
+
+fn notified(conn: &mut PgConnection) -> Vec<(String, String)> {
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = Text)]
+        record_uri: String,
+        #[diesel(sql_type = Text)]
+        reason: String,
+    }
+    diesel::sql_query("SELECT record_uri, reason FROM notifications ORDER BY record_uri, reason")
+        .load::<N>(conn)
+        .expect("read notifications")
+        .into_iter()
+        .map(|n| (n.record_uri, n.reason))
+        .collect()
+}
+
+#[test]
+fn snapshots_notify_only_what_is_asked_and_still_withdraw() {
+    use skyindex::writer::NotifyBackfill;
+    let target = post("target", None, None);
+    let target_ref = Ref::to(ALICE, &rkey(1), &target);
+    let other = post("other", None, None);
+    let other_ref = Ref::to(ALICE, &rkey(2), &other);
+    // The snapshots are fetched at time_of(1000); the likes are dated long before and just
+    // before it.
+    let old = like(&target_ref).created_at("2024-06-01T00:00:00.000Z");
+    let recent = like(&other_ref).created_at(&time_of(990));
+    let like_uri = |n| at_uri(BOB, LIKE, &rkey(n));
+    let cases = [
+        (NotifyBackfill::None, vec![]),
+        (
+            NotifyBackfill::Recent(std::time::Duration::from_secs(60)),
+            vec![like_uri(6)],
+        ),
+        (NotifyBackfill::All, vec![like_uri(5), like_uri(6)]),
+    ];
+    for (notify_backfill, expected) in cases {
+        let db = TestDb::new();
+        let conn = &mut db.conn();
+        let indexing = Indexing {
+            notifications: true,
+            notify_backfill,
+            ..synced()
+        };
+        let live = |conn: &mut PgConnection, e: &TypedEvent| {
+            apply_items(conn, &[e], &[], indexing).expect("applies");
+        };
+        live(conn, &commit(1, ALICE, 1, vec![create(&rkey(1), &target)]));
+        assert!(claim(conn, ALICE));
+        let posts = [(rkey(1), &target), (rkey(2), &other)];
+        let posts: Vec<(&str, &Rec)> = posts.iter().map(|(k, r)| (k.as_str(), *r)).collect();
+        cutover(conn, &snapshot(ALICE, 1, &posts), indexing).expect("cutover");
+        // Bob's first commit is dropped (the snapshot holds it), so only the snapshot tells.
+        live(conn, &commit(2, BOB, 1, vec![create(&rkey(5), &old)]));
+        assert!(claim(conn, BOB));
+        let likes = [(rkey(5), &old), (rkey(6), &recent)];
+        let records: Vec<(&str, &Rec)> = likes.iter().map(|(k, r)| (k.as_str(), *r)).collect();
+        cutover(conn, &snapshot(BOB, 2, &records), indexing).expect("cutover");
+        let told: Vec<String> = notified(conn).into_iter().map(|(u, _)| u).collect();
+        assert_eq!(told, expected, "{notify_backfill:?}");
+        // Fetched again with both likes gone: whatever they told is withdrawn.
+        repos::mark_desynchronized(conn, &[BOB.to_owned()]).expect("mark");
+        assert!(claim(conn, BOB));
+        cutover(conn, &snapshot(BOB, 9, &[]), indexing).expect("cutover");
+        assert_eq!(notified(conn), vec![], "{notify_backfill:?}");
+        // Live events after it notify as ever.
+        live(conn, &commit(10, BOB, 10, vec![create(&rkey(12), &old)]));
+        assert_eq!(notified(conn), vec![(like_uri(12), "like".to_owned())]);
+    }
 }

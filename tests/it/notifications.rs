@@ -352,3 +352,115 @@ fn a_post_gone_from_the_thread_takes_the_notifications_that_reached_through_it()
     let mut case = settle(&s.events);
     assert_eq!(notes(&mut case.conn), thread_notes(&refs));
 }
+
+fn verification(subject: &str, handle: &str) -> Rec {
+    events::record(
+        records::VERIFICATION,
+        [
+            ("subject", events::string(subject)),
+            ("handle", events::string(handle)),
+            ("displayName", events::string("Verified")),
+            ("createdAt", events::string("2025-01-01T00:00:00.000Z")),
+        ],
+    )
+}
+
+#[test]
+fn a_verification_tells_its_subject_and_its_deletion_says_unverified() {
+    let mut s = Stream::new();
+    s.commit(
+        ALICE,
+        vec![create(&rkey(1), &verification(BOB, "bob.test"))],
+    );
+    // A verification of oneself tells no one.
+    s.commit(
+        ALICE,
+        vec![create(&rkey(2), &verification(ALICE, "alice.test"))],
+    );
+    let v1 = at_uri(ALICE, records::VERIFICATION, &rkey(1));
+    let mut case = settle(&s.events);
+    assert_eq!(
+        notes(&mut case.conn),
+        vec![note(BOB, "verified", None, &v1, ALICE)]
+    );
+    // Deleted: the verified one goes with it, and an unverified one takes its place.
+    s.commit(ALICE, vec![delete(records::VERIFICATION, &rkey(1))]);
+    s.commit(ALICE, vec![delete(records::VERIFICATION, &rkey(2))]);
+    let mut case = settle(&s.events);
+    assert_eq!(
+        notes(&mut case.conn),
+        vec![note(BOB, "unverified", None, &v1, ALICE)]
+    );
+    // Made again under the same key: verified again, the unverified one gone.
+    s.commit(
+        ALICE,
+        vec![create(&rkey(1), &verification(BOB, "bob.test"))],
+    );
+    let mut case = settle(&s.events);
+    assert_eq!(
+        notes(&mut case.conn),
+        vec![note(BOB, "verified", None, &v1, ALICE)]
+    );
+    // Deleted again, then the verifier's account: nothing is left of it.
+    s.commit(ALICE, vec![delete(records::VERIFICATION, &rkey(1))]);
+    s.account(ALICE, false, Some("deleted"));
+    let mut case = settle(&s.events);
+    assert_eq!(notes(&mut case.conn), vec![]);
+}
+
+#[test]
+fn a_profile_created_through_a_starter_pack_tells_the_packs_owner() {
+    let l = events::list("friends");
+    let list_ref = Ref::to(BOB, &rkey(1), &l);
+    let pack = events::record(
+        records::STARTER_PACK,
+        [
+            ("name", events::string("Bob's pack")),
+            ("list", events::string(&list_ref.uri)),
+            ("createdAt", events::string("2025-01-01T00:00:00.000Z")),
+        ],
+    );
+    let pack_ref = Ref::to(BOB, &rkey(2), &pack);
+    let joined = events::profile("Alice").with("joinedViaStarterPack", ref_ipld(&pack_ref));
+    let mut s = Stream::new();
+    s.commit(BOB, vec![create(&rkey(1), &l), create(&rkey(2), &pack)]);
+    s.commit(ALICE, vec![create("self", &joined)]);
+    // Bob naming his own pack tells no one.
+    let own = events::profile("Bob").with("joinedViaStarterPack", ref_ipld(&pack_ref));
+    s.commit(BOB, vec![create("self", &own)]);
+    let alice_profile = at_uri(ALICE, records::PROFILE, "self");
+    let told = vec![note(
+        BOB,
+        "starterpack-joined",
+        Some(&pack_ref.uri),
+        &alice_profile,
+        ALICE,
+    )];
+    let mut case = settle(&s.events);
+    assert_eq!(notes(&mut case.conn), told);
+    // The pack counts its joins from the profiles that name it.
+    let joins = |conn: &mut PgConnection| -> i64 {
+        use skyindex::schema::users::dsl as u;
+        u::users
+            .filter(u::joined_via_starter_pack_uri.eq(&pack_ref.uri))
+            .count()
+            .get_result(conn)
+            .expect("count joins")
+    };
+    assert_eq!(joins(&mut case.conn), 2);
+    // An update tells nothing new and keeps what the create told (as the reference does).
+    s.commit(
+        ALICE,
+        vec![update(
+            "self",
+            &joined.with("displayName", events::string("A")),
+        )],
+    );
+    let mut case = settle(&s.events);
+    assert_eq!(notes(&mut case.conn), told);
+    // Deleted, the profile takes it, and the join is no longer counted.
+    s.commit(ALICE, vec![delete(records::PROFILE, "self")]);
+    let mut case = settle(&s.events);
+    assert_eq!(notes(&mut case.conn), vec![]);
+    assert_eq!(joins(&mut case.conn), 1);
+}

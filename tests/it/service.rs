@@ -114,6 +114,7 @@ fn bad_configuration_is_refused_with_a_clear_error() {
         (vec!["--relay", "ftp://x"], "scheme"),
         (vec!["--stats-interval", "soon"], "--stats-interval"),
         (vec!["--collections", "not an nsid"], "--collections"),
+        (vec!["--notify-backfill", "lots"], "--notify-backfill"),
     ] {
         let mut run = proc::spawn_run(&db.url, &args);
         let status = run.wait(Duration::from_secs(20));
