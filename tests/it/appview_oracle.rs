@@ -41,9 +41,6 @@ const SEED: &str = "oracle-d";
 /// added on main). A difference one of these explains is counted and shown, not failed.
 /// Remove an entry once it is derived: its differences then fail the test like any other.
 const NOT_YET_PRODUCED: &[NotYet] = &[
-    NotYet::Reason("verified"),
-    NotYet::Reason("unverified"),
-    NotYet::Reason("starterpack-joined"),
     NotYet::ThreadgateViolation,
     NotYet::HiddenReply,
     NotYet::PostgateViolation,
