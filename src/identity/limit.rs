@@ -28,6 +28,8 @@ struct Bucket {
     tokens: f64,
     refilled: Instant,
     in_flight: usize,
+    /// The host asked us to wait (a 429): no request before this.
+    paused_until: Option<Instant>,
 }
 
 /// The right to send one request to a host; gives the in-flight slot back when dropped.
@@ -82,8 +84,23 @@ impl HostLimiter {
                 tokens: self.burst(),
                 refilled: now,
                 in_flight: 0,
+                paused_until: None,
             });
             self.refill(bucket, now);
+            let left = deadline.saturating_duration_since(now);
+            if let Some(pause) = bucket.paused_until.filter(|u| *u > now) {
+                let wait = pause.saturating_duration_since(now);
+                if wait > left {
+                    return Err(Denied);
+                }
+                waited = true;
+                hosts = self
+                    .freed
+                    .wait_timeout(hosts, wait)
+                    .map(|(guard, _)| guard)
+                    .unwrap_or_else(|p| p.into_inner().0);
+                continue;
+            }
             if bucket.in_flight < max_in_flight && bucket.tokens >= 1.0 {
                 bucket.tokens -= 1.0;
                 bucket.in_flight += 1;
@@ -93,7 +110,6 @@ impl HostLimiter {
                     waited,
                 });
             }
-            let left = deadline.saturating_duration_since(now);
             let token_wait = match self.rate() {
                 Some(rate) if bucket.tokens < 1.0 => {
                     Duration::try_from_secs_f64((1.0 - bucket.tokens) / rate)
@@ -143,8 +159,36 @@ impl HostLimiter {
                 Some(r) => b.tokens + now.saturating_duration_since(b.refilled).as_secs_f64() * r,
                 None => burst,
             };
-            b.in_flight > 0 || refilled < burst
+            b.in_flight > 0 || refilled < burst || b.paused_until.is_some_and(|u| u > now)
         });
+    }
+
+    /// The host asked us to wait (`for_`, at most an hour): no request to it before then, a
+    /// longer pause it asked for earlier kept.
+    pub fn pause(&self, host: &str, for_: Duration) {
+        let now = Instant::now();
+        let until = after(now, for_.min(Duration::from_secs(3600)));
+        let mut hosts = self.lock();
+        if !hosts.contains_key(host) {
+            self.make_room(&mut hosts, now);
+        }
+        let bucket = hosts.entry(host.to_owned()).or_insert_with(|| Bucket {
+            tokens: self.burst(),
+            refilled: now,
+            in_flight: 0,
+            paused_until: None,
+        });
+        bucket.paused_until = Some(bucket.paused_until.map_or(until, |u| u.max(until)));
+    }
+
+    /// How long `host` is paused for still, if it is.
+    pub fn paused_for(&self, host: &str) -> Option<Duration> {
+        let now = Instant::now();
+        self.lock()
+            .get(host)
+            .and_then(|b| b.paused_until)
+            .filter(|u| *u > now)
+            .map(|u| u.saturating_duration_since(now))
     }
 
     /// Requests in flight toward `host` now (for tests and diagnostics).
@@ -224,6 +268,30 @@ mod tests {
             ..LimitConfig::default()
         });
         assert!(nan.acquire("a").is_ok());
+    }
+
+    #[test]
+    fn a_paused_host_gets_nothing_until_its_time() {
+        let l = limiter(100.0, 10, 4, 50);
+        l.pause("h", Duration::from_secs(30));
+        assert!(
+            l.acquire("h").is_err(),
+            "a pause longer than the wait is denied at once"
+        );
+        assert!(l
+            .paused_for("h")
+            .is_some_and(|d| d > Duration::from_secs(29)));
+        assert!(l.acquire("other").is_ok(), "other hosts go on");
+        // A shorter pause asked later keeps the longer one.
+        l.pause("h", Duration::from_millis(1));
+        assert!(l
+            .paused_for("h")
+            .is_some_and(|d| d > Duration::from_secs(29)));
+        // A pause within the wait is waited out.
+        l.pause("k", Duration::from_millis(20));
+        let start = Instant::now();
+        let p = l.acquire("k").expect("after the pause");
+        assert!(p.waited && start.elapsed() >= Duration::from_millis(20));
     }
 
     #[test]

@@ -19,8 +19,12 @@ pub enum FetchError {
     Resolve(#[from] ResolveError),
     #[error("the DID document names no PDS")]
     NoPds,
-    #[error("rate limit of {host} reached (ours)")]
-    Limited { host: String },
+    #[error("rate limit of {host} reached (ours){}", retry_in.map(|d| format!(": paused {} s more, as it asked", d.as_secs())).unwrap_or_default())]
+    Limited {
+        host: String,
+        /// What is left of a pause the host asked for.
+        retry_in: Option<Duration>,
+    },
     #[error("{0}")]
     Http(#[from] HttpError),
     #[error("{host} answered {status}{}{}", error.as_deref().map(|e| format!(" {e}")).unwrap_or_default(), retry_after.map(|d| format!(" (retry after {} s)", d.as_secs())).unwrap_or_default())]
@@ -39,6 +43,7 @@ impl FetchError {
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             FetchError::Status { retry_after, .. } => *retry_after,
+            FetchError::Limited { retry_in, .. } => *retry_in,
             _ => None,
         }
     }
@@ -78,6 +83,9 @@ pub struct Fetcher {
     pub verify_handles: bool,
 }
 
+/// How long a host that answers 429 without saying how long to wait gets no request.
+const DEFAULT_PAUSE: Duration = Duration::from_secs(60);
+
 /// Largest error body read, for its XRPC error name.
 const ACCEPT_CAR: &str = "application/vnd.ipld.car";
 
@@ -97,13 +105,21 @@ impl Fetcher {
         let _permit = self
             .limiter
             .acquire(&host)
-            .map_err(|_| FetchError::Limited { host: host.clone() })?;
+            .map_err(|_| FetchError::Limited {
+                retry_in: self.limiter.paused_for(&host),
+                host: host.clone(),
+            })?;
         let url = format!(
             "{}/xrpc/com.atproto.sync.getRepo?did={}",
             pds.trim_end_matches('/'),
             did
         );
         let response = self.http.get(&url, ACCEPT_CAR, self.max_bytes)?;
+        if response.status == 429 {
+            // The whole host waits, not only this repo: every fetch thread would hit it next.
+            let wait = response.retry_after.unwrap_or(DEFAULT_PAUSE);
+            self.limiter.pause(&host, wait);
+        }
         if response.status != 200 {
             let error = serde_json::from_slice::<serde_json::Value>(&response.body)
                 .ok()

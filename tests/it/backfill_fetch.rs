@@ -338,3 +338,36 @@ fn a_429_says_how_long_to_wait() {
         .expect("an error");
     assert_eq!(e.retry_after(), Some(Duration::from_secs(3600)));
 }
+
+#[test]
+fn a_429_pauses_the_whole_host() {
+    let did = plc(8);
+    let asked = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = asked.clone();
+    let s = server(did.clone(), move || {
+        counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Reply::Full(
+            429,
+            vec![("Retry-After".into(), "600".into())],
+            b"{}".to_vec(),
+        )
+    });
+    let f = fetcher(&s.url(""), true, 1 << 20, Duration::from_secs(5));
+    let first = f.fetch(&did).err().expect("a 429");
+    assert_eq!(
+        first.retry_after(),
+        Some(Duration::from_secs(600)),
+        "{first}"
+    );
+    // The next repo on that host is not asked for: the pause is the host's, and the error
+    // says how long is left of it.
+    let second = f.fetch(&did).err().expect("paused");
+    assert!(
+        matches!(second, skyindex::sync::fetch::FetchError::Limited { .. }),
+        "{second}"
+    );
+    let left = second.retry_after().expect("what is left");
+    assert!(left > Duration::from_secs(590), "{left:?}");
+    assert!(second.to_string().contains("paused"), "{second}");
+    assert_eq!(asked.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
