@@ -146,6 +146,7 @@ pub fn run(
                         e.identities = identities.clone().map(|ids| (ids, settings.verify.handles));
                         (e, fetcher.http.clone())
                     }),
+                    wants: wants_of(settings),
                     ..StageSettings::default()
                 },
                 pool.clone(),
@@ -409,4 +410,12 @@ fn drain(
         let _ = h.join();
     }
     true
+}
+
+/// The `--collections` filter, for the snapshots' records.
+pub(super) fn wants_of(settings: &Settings) -> Option<crate::sync::stage::Wants> {
+    settings.filter.clone().map(|f| {
+        let wants: crate::sync::stage::Wants = Arc::new(move |c: &str| f.wants(c));
+        wants
+    })
 }

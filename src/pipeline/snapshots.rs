@@ -41,6 +41,7 @@ pub fn run(
             fetchers: settings.backfill.as_ref().map_or(8, |b| b.fetchers),
             poll: Duration::from_millis(200),
             enumerate: None,
+            wants: super::service::wants_of(settings),
         },
         pool.clone(),
         fetcher,

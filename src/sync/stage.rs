@@ -30,7 +30,13 @@ pub struct StageSettings {
     pub poll: Duration,
     /// The relay's repos enumerated (`--backfill all`), with the client to ask it.
     pub enumerate: Option<(EnumerateSettings, Arc<dyn HttpGet>)>,
+    /// The collections kept (`--collections`): a snapshot's other records are dropped, as the
+    /// live stream's are.
+    pub wants: Option<Wants>,
 }
+
+/// Whether records of a collection are kept.
+pub type Wants = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 
 impl Default for StageSettings {
     fn default() -> Self {
@@ -38,6 +44,7 @@ impl Default for StageSettings {
             fetchers: 8,
             poll: Duration::from_secs(1),
             enumerate: None,
+            wants: None,
         }
     }
 }
@@ -64,6 +71,7 @@ impl Stage {
         let mut handles = Vec::new();
         for i in 0..fetchers {
             let (job_rx, done_tx) = (job_rx.clone(), done_tx.clone());
+            let wants = settings.wants.clone();
             let (fetcher, writers, stats, stop) = (
                 fetcher.clone(),
                 writers.clone(),
@@ -74,7 +82,12 @@ impl Stage {
                 std::thread::Builder::new()
                     .name(format!("fetch-{i}"))
                     .spawn(move || {
-                        fetch_loop(&job_rx, &done_tx, &fetcher, &*writers, &stats, &stop)
+                        let ends = Ends {
+                            jobs: &job_rx,
+                            done: &done_tx,
+                            writers: &*writers,
+                        };
+                        fetch_loop(&ends, &fetcher, wants.as_ref(), &stats, &stop)
                     })?,
             );
         }
@@ -196,14 +209,25 @@ impl Scheduler {
     }
 }
 
+/// Where a fetch thread gets its repos and sends what it made of them.
+struct Ends<'a> {
+    jobs: &'a Receiver<String>,
+    done: &'a Sender<String>,
+    writers: &'a dyn ToWriters,
+}
+
 fn fetch_loop(
-    jobs: &Receiver<String>,
-    done: &Sender<String>,
+    ends: &Ends<'_>,
     fetcher: &Fetcher,
-    writers: &dyn ToWriters,
+    wants: Option<&Wants>,
     stats: &Stats,
     stop: &AtomicBool,
 ) {
+    let Ends {
+        jobs,
+        done,
+        writers,
+    } = ends;
     while let Ok(did) = jobs.recv() {
         if stop.load(Relaxed) {
             break;
@@ -215,6 +239,9 @@ fn fetch_loop(
                 match snapshot::read(&did, &f.car, &f.host, &fetched_at) {
                     Ok(mut snap) => {
                         snap.handle = f.handle;
+                        if let Some(wants) = wants {
+                            snap.records.retain(|r| wants(&r.collection));
+                        }
                         SyncCommand::Snapshot(snap)
                     }
                     Err(e) => {

@@ -343,4 +343,37 @@ fn the_one_shot_backfill_command_fetches_the_repos_and_exits() {
     // Every repo of the PDS was fetched: records, handles and every counter as it holds them.
     let diffs = truth::differences(&mut db.conn(), &truth);
     assert_equal(&diffs, &log);
+    // With --collections, the snapshots keep only those, as the live stream would.
+    let only = TestDb::new();
+    let out = Command::new(proc::bin())
+        .arg("backfill")
+        .args(["--dids-file", &file.to_string_lossy(), &dids[0]])
+        .args(["--plc-url", &plc, "--allow-private-hosts", "--plain-http"])
+        .args([
+            "--verify-handles",
+            "off",
+            "--collections",
+            "app.bsky.feed.post",
+        ])
+        .env("DATABASE_URL", &only.url)
+        .output()
+        .expect("skyindex backfill --collections");
+    let log = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "exit {}:\n{log}", out.status);
+    let count = |table: &str| {
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        use diesel::RunQueryDsl;
+        diesel::sql_query(format!("SELECT count(*) AS n FROM {table}"))
+            .get_result::<N>(&mut only.conn())
+            .expect("count")
+            .n
+    };
+    assert!(count("posts") > 0, "{log}");
+    for table in ["likes", "follows", "reposts", "generic_records"] {
+        assert_eq!(count(table), 0, "{table}: {log}");
+    }
 }
