@@ -181,6 +181,17 @@ pub struct BackfillArgs {
     /// Longest one getRepo may take, body included (e.g. 5m).
     #[arg(long, env = "SKYINDEX_BACKFILL_TIMEOUT", default_value = "5m")]
     pub backfill_timeout: String,
+    /// Track only the repos that hold records of these collections (repeatable, or
+    /// comma-separated): `--backfill all` enumerates them with listReposByCollection, and a repo
+    /// first seen live is fetched only when its commit writes one of the kept collections.
+    /// Without --collections, only these collections are indexed.
+    #[arg(
+        long,
+        env = "SKYINDEX_BACKFILL_COLLECTION",
+        value_name = "NSID",
+        value_delimiter = ','
+    )]
+    pub backfill_collection: Vec<String>,
 }
 
 /// Labelers to follow (their `subscribeLabels` streams, into the `labels` table).

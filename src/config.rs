@@ -215,16 +215,20 @@ impl RunConfig {
                 stats_interval,
                 stall_timeout,
                 shutdown_timeout: parse_duration("--shutdown-timeout", &a.shutdown_timeout)?,
-                filter: a
-                    .collections
-                    .as_deref()
-                    .map(CollectionFilter::parse)
-                    .transpose()?,
+                filter: match (&a.collections, &a.backfill.backfill_collection) {
+                    (Some(c), _) => Some(CollectionFilter::parse(c)?),
+                    // Tracking repos for their collections, those are what is indexed.
+                    (None, tracked) if !tracked.is_empty() => {
+                        Some(CollectionFilter::parse(&tracked.join(","))?)
+                    }
+                    (None, _) => None,
+                },
                 verify: verify_settings(&a.identity)?,
                 indexing: Indexing {
                     notifications: on_off("--notifications", &a.notifications)?,
                     notify_backfill: notify_backfill(&a.notify_backfill)?,
                     quiet_before: None,
+                    first_sight_needs_ops: !a.backfill.backfill_collection.is_empty(),
                     repo_sync: backfill != Backfill::None,
                 },
                 labelers: labeler_settings(&a.labelers, a.identity.allow_private_hosts)?,
@@ -249,7 +253,21 @@ pub fn backfill_settings(
         timeout: parse_duration("--backfill-timeout", &a.backfill_timeout)?,
         enumerate,
         interval: parse_duration("--backfill-interval", &a.backfill_interval)?,
+        collections: backfill_collections(&a.backfill_collection)?,
     })
+}
+
+/// `--backfill-collection`: NSIDs, each checked, none twice.
+fn backfill_collections(items: &[String]) -> Result<Vec<String>, ConfigError> {
+    let mut out: Vec<String> = Vec::new();
+    for item in items.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        crate::syntax::nsid(item)
+            .map_err(|e| ConfigError::Invalid(format!("--backfill-collection {item:?}: {e}")))?;
+        if !out.iter().any(|c| c == item) {
+            out.push(item.to_owned());
+        }
+    }
+    Ok(out)
 }
 
 /// `--labelers`: DIDs and/or `seen`, each DID checked, none twice.

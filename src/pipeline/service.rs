@@ -78,6 +78,8 @@ pub struct BackfillSettings {
     /// `all`: the relay's repos are enumerated too, every `interval`.
     pub enumerate: bool,
     pub interval: Duration,
+    /// Only repos holding these collections are tracked (listReposByCollection).
+    pub collections: Vec<String>,
 }
 
 /// Where the stream starts.
@@ -298,6 +300,7 @@ fn enumerate_settings(
         now: start.saved.is_none(),
         outdated: outdated.clone(),
         identities: None,
+        collections: b.collections.clone(),
     })
 }
 

@@ -1,7 +1,8 @@
-//! Enumerating the relay's repos (`com.atproto.sync.listRepos`, pages of 1000 with an opaque
-//! cursor): each page handed to the writers that own its repos (new ones become
-//! `desynchronized`, known ones listed ahead of us too), and the page cursor saved in the
-//! database once they have committed it, so an interrupted enumeration resumes where it was.
+//! Enumerating the relay's repos (`com.atproto.sync.listRepos`, or `listReposByCollection` for
+//! the collections tracked; pages of 1000 with an opaque cursor): each page handed to the
+//! writers that own its repos (new ones become `desynchronized`, known ones listed ahead of us
+//! too), and the page cursor saved in the database once they have committed it, so an
+//! interrupted enumeration resumes where it was.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
@@ -40,6 +41,9 @@ pub struct EnumerateSettings {
     /// How an enumeration after lost events resolves each account's handle again, and whether
     /// to check it both ways.
     pub identities: Option<(Arc<Identities>, bool)>,
+    /// List only the repos holding these collections (`listReposByCollection`, one
+    /// enumeration each); empty: every repo (`listRepos`).
+    pub collections: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -61,16 +65,22 @@ fn yes() -> bool {
     true
 }
 
-/// One page of the relay's repos, and the cursor of the next (none: the last page).
+/// One page of the relay's repos (of those holding `collection`, when given), and the cursor
+/// of the next (none: the last page).
 pub fn page(
     http: &dyn HttpGet,
     base: &str,
+    collection: Option<&str>,
     cursor: Option<&str>,
 ) -> Result<(Vec<ListedRepo>, Option<String>), FetchError> {
-    let mut url = format!(
-        "{}/xrpc/com.atproto.sync.listRepos?limit={PAGE_LIMIT}",
-        base.trim_end_matches('/')
-    );
+    let base = base.trim_end_matches('/');
+    let mut url = match collection {
+        None => format!("{base}/xrpc/com.atproto.sync.listRepos?limit={PAGE_LIMIT}"),
+        Some(c) => format!(
+            "{base}/xrpc/com.atproto.sync.listReposByCollection?collection={}&limit={PAGE_LIMIT}",
+            url::form_urlencoded::byte_serialize(c.as_bytes()).collect::<String>()
+        ),
+    };
     if let Some(c) = cursor {
         url.push_str("&cursor=");
         url.push_str(&url::form_urlencoded::byte_serialize(c.as_bytes()).collect::<String>());
@@ -91,7 +101,7 @@ pub fn page(
     let page: Page = serde_json::from_slice(&response.body).map_err(|e| FetchError::Status {
         host: host.clone(),
         status: 200,
-        error: Some(format!("listRepos page does not parse: {e}")),
+        error: Some(format!("repo list page does not parse: {e}")),
         retry_after: None,
     })?;
     let repos = page
@@ -130,103 +140,161 @@ pub(super) fn run(
     writers: &Arc<dyn ToWriters>,
     stop: &AtomicBool,
 ) {
-    let mut now = settings.now;
+    // One enumeration per collection tracked, each with its own saved page cursor; or one of
+    // every repo.
+    let targets: Vec<(String, Option<&str>)> = if settings.collections.is_empty() {
+        vec![(settings.service.clone(), None)]
+    } else {
+        settings
+            .collections
+            .iter()
+            .map(|c| (format!("{} {c}", settings.service), Some(c.as_str())))
+            .collect()
+    };
+    let mut now = vec![settings.now; targets.len()];
     while !stop.load(Relaxed) {
         if settings.outdated.swap(false, Relaxed) {
-            now = true;
+            now.iter_mut().for_each(|n| *n = true);
         }
-        let state = pool.get().map_err(|e| e.to_string()).and_then(|mut c| {
-            repos::enumeration(&mut c, &settings.service).map_err(|e| e.to_string())
-        });
-        let (mut cursor, completed) = match state {
-            Ok(Some((cursor, completed))) => (cursor, completed),
-            Ok(None) => (None, None),
-            Err(e) => {
-                warn!("backfill: enumeration state unreadable ({e})");
-                sleep(stop, Duration::from_secs(5));
-                continue;
+        let mut idle = true;
+        for (i, (key, collection)) in targets.iter().enumerate() {
+            let target = Target {
+                key,
+                collection: *collection,
+            };
+            match pass(settings, &target, now[i], pool, http, writers, stop) {
+                Pass::Stopped => return,
+                Pass::NotDue => {}
+                Pass::Retry => sleep(stop, Duration::from_secs(5)),
+                Pass::Done => {
+                    now[i] = false;
+                    idle = false;
+                }
             }
-        };
-        let due = now
-            || completed.is_none()
-            || completed.is_some_and(|at| {
-                chrono::Utc::now() - at
-                    >= chrono::TimeDelta::from_std(settings.interval)
-                        .unwrap_or(chrono::TimeDelta::MAX)
-            });
-        if !due {
+        }
+        if idle {
             sleep(stop, Duration::from_secs(1));
-            continue;
         }
-        // After lost events every handle may have changed unseen: resolve them again.
-        let resolve = if now {
-            settings.identities.as_ref()
-        } else {
-            None
-        };
-        if now {
-            // Whatever the last enumeration was, this one starts from the first page.
-            cursor = None;
-            now = false;
+    }
+}
+
+/// One enumeration: its key in `repo_enumerations`, and the collection it lists by.
+struct Target<'a> {
+    key: &'a str,
+    collection: Option<&'a str>,
+}
+
+enum Pass {
+    Stopped,
+    NotDue,
+    Retry,
+    Done,
+}
+
+/// Enumerates `target` if it is due (or `now`), from its saved page on.
+fn pass(
+    settings: &EnumerateSettings,
+    target: &Target<'_>,
+    now: bool,
+    pool: &PgPool,
+    http: &dyn HttpGet,
+    writers: &Arc<dyn ToWriters>,
+    stop: &AtomicBool,
+) -> Pass {
+    let state = pool
+        .get()
+        .map_err(|e| e.to_string())
+        .and_then(|mut c| repos::enumeration(&mut c, target.key).map_err(|e| e.to_string()));
+    let (mut cursor, completed) = match state {
+        Ok(Some((cursor, completed))) => (cursor, completed),
+        Ok(None) => (None, None),
+        Err(e) => {
+            warn!("backfill: enumeration state unreadable ({e})");
+            return Pass::Retry;
         }
-        info!(
-            "backfill: enumerating {} from {}",
-            settings.base,
-            cursor.as_deref().unwrap_or("the first page")
-        );
-        let (mut pages, mut listed, mut marked) = (0u64, 0u64, 0usize);
-        // A listing from its first page covers every repo: those it did not list are checked.
-        let started = match cursor {
-            None => pool.get().ok().and_then(|mut c| repos::now(&mut c).ok()),
-            Some(_) => None,
-        };
-        loop {
-            if stop.load(Relaxed) {
-                return;
-            }
-            let (mut repos, next) = match page(http, &settings.base, cursor.as_deref()) {
+    };
+    let due = now
+        || completed.is_none()
+        || completed.is_some_and(|at| {
+            chrono::Utc::now() - at
+                >= chrono::TimeDelta::from_std(settings.interval).unwrap_or(chrono::TimeDelta::MAX)
+        });
+    if !due {
+        return Pass::NotDue;
+    }
+    // After lost events every handle may have changed unseen: resolve them again.
+    let resolve = if now {
+        settings.identities.as_ref()
+    } else {
+        None
+    };
+    if now {
+        // Whatever the last enumeration was, this one starts from the first page.
+        cursor = None;
+    }
+    let what = target
+        .collection
+        .map_or(String::new(), |c| format!(" (repos holding {c})"));
+    info!(
+        "backfill: enumerating {}{what} from {}",
+        settings.base,
+        cursor.as_deref().unwrap_or("the first page")
+    );
+    let (mut pages, mut listed, mut marked) = (0u64, 0u64, 0usize);
+    // A listing of every repo from its first page covers them all: those it did not list are
+    // checked. A listing by collection says nothing of the repos it leaves out.
+    let started = match (cursor.as_ref(), target.collection) {
+        (None, None) => pool.get().ok().and_then(|mut c| repos::now(&mut c).ok()),
+        _ => None,
+    };
+    loop {
+        if stop.load(Relaxed) {
+            return Pass::Stopped;
+        }
+        let (mut repos, next) =
+            match page(http, &settings.base, target.collection, cursor.as_deref()) {
                 Ok(p) => p,
                 Err(e) => {
-                    warn!("backfill: listRepos page failed ({e}); again in 30 s");
+                    warn!("backfill: repo list page failed ({e}); again in 30 s");
                     sleep(stop, Duration::from_secs(30));
                     continue;
                 }
             };
-            pages += 1;
-            listed += repos.len() as u64;
-            if let Some((ids, verify)) = resolve {
-                for r in repos.iter_mut().filter(|r| r.active) {
-                    r.handle = handle_of(ids, &r.did, *verify);
-                }
-            }
-            match hand_over(repos, writers, stop) {
-                Some(n) => marked += n,
-                None => return,
-            }
-            let saved = pool.get().map_err(|e| e.to_string()).and_then(|mut c| {
-                match &next {
-                    Some(n) => repos::save_page(&mut c, &settings.service, Some(n)),
-                    None => repos::complete_enumeration(&mut c, &settings.service),
-                }
-                .map_err(|e| e.to_string())
-            });
-            if let Err(e) = saved {
-                warn!("backfill: could not save the enumeration's page ({e})");
-            }
-            match next {
-                Some(n) => cursor = Some(n),
-                None => break,
+        pages += 1;
+        listed += repos.len() as u64;
+        if let Some((ids, verify)) = resolve {
+            for r in repos.iter_mut().filter(|r| r.active) {
+                r.handle = handle_of(ids, &r.did, *verify);
             }
         }
-        let unlisted = match started {
-            Some(since) => match recheck_unlisted(pool, since, writers, stop) {
-                Some(n) => n,
-                None => return,
-            },
-            None => 0,
-        };
-        info!("backfill: enumeration done: {pages} pages, {listed} repos listed, {marked} to fetch, {unlisted} not listed any more to fetch again");
+        match hand_over(repos, writers, stop) {
+            Some(n) => marked += n,
+            None => return Pass::Stopped,
+        }
+        let saved = pool.get().map_err(|e| e.to_string()).and_then(|mut c| {
+            match &next {
+                Some(n) => repos::save_page(&mut c, target.key, Some(n)),
+                None => repos::complete_enumeration(&mut c, target.key),
+            }
+            .map_err(|e| e.to_string())
+        });
+        if let Err(e) = saved {
+            warn!("backfill: could not save the enumeration's page ({e})");
+        }
+        match next {
+            Some(n) => cursor = Some(n),
+            None => break,
+        }
     }
+    let unlisted = match started {
+        Some(since) => match recheck_unlisted(pool, since, writers, stop) {
+            Some(n) => n,
+            None => return Pass::Stopped,
+        },
+        None => 0,
+    };
+    info!("backfill: enumeration done{what}: {pages} pages, {listed} repos listed, {marked} to fetch, {unlisted} not listed any more to fetch again");
+    Pass::Done
 }
 
 /// The page's repos, each group to its writer; waits until all have committed. `None` when

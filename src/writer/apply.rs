@@ -80,7 +80,7 @@ pub fn apply_group_with(
     conn.transaction(|conn| {
         let mut triaged = None;
         let events = if indexing.repo_sync {
-            let (keep, stats) = repo_sync::triage_in(conn, events)?;
+            let (keep, stats) = repo_sync::triage_in(conn, events, indexing.first_sight_needs_ops)?;
             triaged = Some(stats);
             keep
         } else {

@@ -43,6 +43,9 @@ pub struct Indexing {
     /// Set by the cutover for a snapshot's records: notifications of the segment's own records
     /// dated before this are not written.
     pub quiet_before: Option<chrono::DateTime<chrono::Utc>>,
+    /// A repo first seen is fetched only when its commit writes a kept collection (its ops,
+    /// after `--collections`, are not empty): `--backfill-collection`.
+    pub first_sight_needs_ops: bool,
     /// Repos' sync states (backfill on): events are applied, held or dropped by their repo's
     /// state (`repo_sync`). Off, every commit applies by rev alone, as without backfill.
     pub repo_sync: bool,
@@ -54,6 +57,7 @@ impl Default for Indexing {
             notifications: true,
             notify_backfill: NotifyBackfill::default(),
             quiet_before: None,
+            first_sight_needs_ops: false,
             repo_sync: false,
         }
     }

@@ -49,8 +49,13 @@ fn hosting_of(active: bool, status: Option<&AccountStatus>) -> Option<Hosting> {
 }
 
 /// Decides each event of the group in stream order, against `known` (the repos' states before
-/// the group).
-pub fn triage<'e>(events: &[&'e TypedEvent], mut known: HashMap<String, RepoStatus>) -> Triage<'e> {
+/// the group). With `needs_ops` (`--backfill-collection`), a repo first seen is tracked only by
+/// a commit that writes a kept collection; its other events apply as without backfill.
+pub fn triage<'e>(
+    events: &[&'e TypedEvent],
+    mut known: HashMap<String, RepoStatus>,
+    needs_ops: bool,
+) -> Triage<'e> {
     let mut t = Triage::default();
     for &event in events {
         let Some(did) = event.did() else {
@@ -76,6 +81,10 @@ pub fn triage<'e>(events: &[&'e TypedEvent], mut known: HashMap<String, RepoStat
         };
         match event {
             TypedEvent::Commit(_) | TypedEvent::Sync(_) if st.deleted => t.keep.push(event),
+            TypedEvent::Commit(c) if st.state.is_none() && needs_ops && c.ops.is_empty() => {
+                t.keep.push(event)
+            }
+            TypedEvent::Sync(_) if st.state.is_none() && needs_ops => t.keep.push(event),
             TypedEvent::Commit(c) => match st.state {
                 None => {
                     set(st, RepoState::Desynchronized, None);
@@ -159,6 +168,7 @@ fn hold(t: &mut Triage<'_>, event: &TypedEvent, did: &str) {
 pub fn triage_in<'e>(
     conn: &mut PgConnection,
     events: &[&'e TypedEvent],
+    needs_ops: bool,
 ) -> QueryResult<(Vec<&'e TypedEvent>, TriageStats)> {
     let mut dids: Vec<String> = events
         .iter()
@@ -173,7 +183,7 @@ pub fn triage_in<'e>(
     dids.sort();
     dids.dedup();
     let known = repos::load_status(conn, &dids)?;
-    let t = triage(events, known);
+    let t = triage(events, known, needs_ops);
     repos::set_states(conn, &t.states)?;
     repos::buffer_push(conn, &t.buffer)?;
     Ok((t.keep, t.stats))

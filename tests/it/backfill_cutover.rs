@@ -29,6 +29,7 @@ fn synced() -> Indexing {
         notifications: false,
         notify_backfill: skyindex::writer::NotifyBackfill::None,
         quiet_before: None,
+        first_sight_needs_ops: false,
         repo_sync: true,
     }
 }
@@ -216,6 +217,7 @@ fn records_gone_at_the_source_go_with_their_counters() {
                 notifications: false,
                 notify_backfill: skyindex::writer::NotifyBackfill::None,
                 quiet_before: None,
+                first_sight_needs_ops: false,
                 repo_sync: false,
             },
         )
@@ -509,4 +511,36 @@ fn snapshots_notify_only_what_is_asked_and_still_withdraw() {
         live(conn, &commit(10, BOB, 10, vec![create(&rkey(12), &old)]));
         assert_eq!(notified(conn), vec![(like_uri(12), "like".to_owned())]);
     }
+}
+
+#[test]
+fn tracking_by_collection_fetches_only_repos_that_write_one() {
+    let db = TestDb::new();
+    let conn = &mut db.conn();
+    let tracking = Indexing {
+        first_sight_needs_ops: true,
+        ..synced()
+    };
+    let apply = |conn: &mut PgConnection, e: &TypedEvent| {
+        apply_items(conn, &[e], &[], tracking).expect("applies");
+    };
+    // Bob's commit wrote nothing of the kept collections (the filter left no op), and his
+    // #sync is news of a repo we do not track: neither makes him tracked, both apply.
+    apply(conn, &commit(1, BOB, 1, vec![]));
+    apply(conn, &events::sync(2, BOB, 2, &time_of(2)));
+    assert_eq!(state(conn, BOB), None);
+    assert_eq!(
+        count(
+            conn,
+            &format!(
+                "SELECT count(*) AS n FROM users WHERE did = '{BOB}' AND rev = '{}'",
+                rev(2)
+            )
+        ),
+        1
+    );
+    // Alice's writes a post: she is tracked, and fetched.
+    let p1 = post("one", None, None);
+    apply(conn, &commit(3, ALICE, 1, vec![create(&rkey(1), &p1)]));
+    assert_eq!(state(conn, ALICE).as_deref(), Some("desynchronized"));
 }

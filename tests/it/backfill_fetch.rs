@@ -371,3 +371,41 @@ fn a_429_pauses_the_whole_host() {
     assert!(second.to_string().contains("paused"), "{second}");
     assert_eq!(asked.load(std::sync::atomic::Ordering::SeqCst), 1);
 }
+
+#[test]
+fn repos_holding_a_collection_are_listed_by_it() {
+    let (a, b) = (plc(21), plc(22));
+    let body_a = format!(r#"{{"repos":[{{"did":"{a}"}},{{"did":"not a did"}}],"cursor":"p2"}}"#);
+    let body_b = format!(r#"{{"repos":[{{"did":"{b}"}}]}}"#);
+    let s = HttpServer::start(move |seen| {
+        if !seen.path.starts_with(
+            "/xrpc/com.atproto.sync.listReposByCollection?collection=app.bsky.feed.post&",
+        ) {
+            Reply::status(404)
+        } else if seen.path.contains("cursor=p2") {
+            Reply::ok(body_b.clone())
+        } else {
+            Reply::ok(body_a.clone())
+        }
+    });
+    let config = IdentityConfig {
+        allow_private_hosts: true,
+        plain_http: true,
+        ..IdentityConfig::default()
+    };
+    let http = UreqClient::new(&Identities::http_config(&config).expect("http config"));
+    let base = s.url("");
+    let page = |cursor: Option<&str>| {
+        skyindex::sync::enumerate::page(&http, &base, Some("app.bsky.feed.post"), cursor)
+            .expect("a page")
+    };
+    let (repos, next) = page(None);
+    // A DID that is not one is skipped; the listing says nothing of revs or status.
+    let dids: Vec<&str> = repos.iter().map(|r| r.did.as_str()).collect();
+    assert_eq!(dids, [a.as_str()]);
+    assert!(repos[0].active && repos[0].rev.is_none());
+    assert_eq!(next.as_deref(), Some("p2"));
+    let (repos, next) = page(next.as_deref());
+    assert_eq!(repos[0].did, b);
+    assert_eq!(next, None);
+}

@@ -115,6 +115,10 @@ fn bad_configuration_is_refused_with_a_clear_error() {
         (vec!["--stats-interval", "soon"], "--stats-interval"),
         (vec!["--collections", "not an nsid"], "--collections"),
         (vec!["--notify-backfill", "lots"], "--notify-backfill"),
+        (
+            vec!["--backfill-collection", "not an nsid"],
+            "--backfill-collection",
+        ),
     ] {
         let mut run = proc::spawn_run(&db.url, &args);
         let status = run.wait(Duration::from_secs(20));
