@@ -43,6 +43,9 @@ pub enum Command {
     Status(StatusArgs),
     /// Mark repositories to be fetched again whole by the running service (`--backfill seen`).
     Resync(ResyncArgs),
+    /// Add accounts to those `run --only-tracked` indexes (or take them away with --remove);
+    /// added ones are also marked for a fetch, as `resync` marks them.
+    Track(TrackArgs),
     /// Fetch repositories whole from their PDS and cut each over, then exit (one shot; the
     /// service need not run; `run`'s flags apply, `--relay` aside).
     Backfill(Box<BackfillCommandArgs>),
@@ -57,6 +60,18 @@ pub struct BackfillCommandArgs {
     pub dids_file: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub run: RunArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TrackArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Take the accounts away instead.
+    #[arg(long)]
+    pub remove: bool,
+    /// The accounts' DIDs.
+    #[arg(required = true)]
+    pub dids: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -135,6 +150,10 @@ pub struct RunArgs {
     /// must not tell every account of years of old likes and follows.
     #[arg(long, env = "SKYINDEX_NOTIFY_BACKFILL", default_value = "1h")]
     pub notify_backfill: String,
+    /// Index only the accounts `skyindex track` named (read again every 5 s): every other
+    /// account's frames are dropped before their CAR is decoded.
+    #[arg(long, env = "SKYINDEX_ONLY_TRACKED")]
+    pub only_tracked: bool,
     /// Key of this stream's row in firehose_cursor. Default: the relay URL.
     #[arg(long, env = "SKYINDEX_SERVICE")]
     pub service: Option<String>,

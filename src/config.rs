@@ -233,6 +233,7 @@ impl RunConfig {
                 },
                 labelers: labeler_settings(&a.labelers, a.identity.allow_private_hosts)?,
                 backfill: (backfill != Backfill::None).then_some(backfill_settings),
+                only_tracked: a.only_tracked,
             },
             identity: identity_config(&a.identity)?,
         })

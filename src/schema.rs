@@ -944,6 +944,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Accounts to index with run --only-tracked (skyindex track adds, track --remove takes away); the others' frames are dropped before their CAR is decoded.
+    tracked_repos (did) {
+        /// The account's DID.
+        did -> Text,
+        /// When skyindex track added it.
+        added_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     /// Exact counters per account, by the same rule as post_aggregations.
     user_aggregations (did) {
         /// The account counted.
@@ -1080,6 +1090,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     reposts,
     starter_packs,
     threadgates,
+    tracked_repos,
     user_aggregations,
     users,
     verifications,

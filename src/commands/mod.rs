@@ -11,6 +11,7 @@ mod replay;
 mod resync;
 mod run;
 mod status;
+mod track;
 
 use std::process::ExitCode;
 
@@ -29,5 +30,6 @@ pub fn run(command: Command) -> Result<ExitCode, CommandError> {
         Command::Status(args) => status::run(&args),
         Command::Resync(args) => resync::run(&args),
         Command::Backfill(args) => backfill::run(&args),
+        Command::Track(args) => track::run(&args),
     }
 }

@@ -18,6 +18,7 @@ pub mod repos;
 pub mod status;
 pub mod store;
 pub mod threads;
+pub mod tracked;
 
 pub use error::DbError;
 

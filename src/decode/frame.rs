@@ -89,6 +89,24 @@ pub fn decode_frame_with(bytes: &[u8], proof: bool) -> Result<Frame, FrameError>
     event.map(Frame::Event).map_err(with_context)
 }
 
+/// What a frame says of itself before it is decoded: its type, seq and account, read from the
+/// header and the body's leading entries (its blocks untouched). `None` for a frame whose
+/// header does not read; the rest is whatever could be read, unchecked.
+pub fn peek(bytes: &[u8]) -> Option<Skipped> {
+    let header_len = cbor::validate_item(bytes).ok()?;
+    let header: Header = ciborium::from_reader(&bytes[..header_len]).ok()?;
+    if header.op != 1 {
+        return None;
+    }
+    let ctx = body::context(&bytes[header_len..]);
+    Some(Skipped {
+        t: header.t.unwrap_or_default(),
+        seq: ctx.seq,
+        did: ctx.repo.or(ctx.did),
+        reason: "",
+    })
+}
+
 /// The seq of a decoded frame, or what could be read of a damaged one's; error frames and
 /// `#info` have none.
 pub fn seq_of(decoded: &Result<Frame, FrameError>) -> Option<i64> {

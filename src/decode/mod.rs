@@ -17,4 +17,4 @@ pub use event::{
     Account, AccountStatus, Commit, ErrorFrame, Frame, Identity, Info, Op, OpAction, Proof,
     ProofOp, Skipped, SyncEvent, TypedEvent,
 };
-pub use frame::{decode_frame, decode_frame_with, seq_of};
+pub use frame::{decode_frame, decode_frame_with, peek, seq_of};

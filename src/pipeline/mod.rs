@@ -12,6 +12,7 @@ pub mod progress;
 pub mod route;
 pub mod service;
 pub mod snapshots;
+pub mod tracked;
 pub mod triage;
 
 pub use crate::verify::{VerifyMode, VerifySettings};

@@ -28,6 +28,7 @@ use super::keeper::Keeper;
 use super::labelers::{LabelRouter, LabelerSettings, Labelers};
 use super::progress::Progress;
 use super::route::Router;
+use super::tracked::Tracked;
 use super::triage::Triage;
 use crate::db::pool::{PgPool, PgPooled};
 use crate::identity::Identities;
@@ -65,6 +66,8 @@ pub struct Settings {
     pub labelers: LabelerSettings,
     /// Backfill and repair, when on.
     pub backfill: Option<BackfillSettings>,
+    /// Index only the accounts `skyindex track` named.
+    pub only_tracked: bool,
 }
 
 /// `--backfill seen`'s settings.
@@ -126,6 +129,18 @@ pub fn run(
         .clone()
         .filter(|_| settings.verify.needs_identities())
         .map(|ids| Verifier::new(settings.verify, ids, stop.clone()));
+    let tracked = match settings.only_tracked {
+        true => Some(Tracked::load(pool).map_err(|e| {
+            SpawnError(
+                "tracked",
+                std::io::Error::other(format!("reading tracked_repos: {e}")),
+            )
+        })?),
+        false => None,
+    };
+    if let Some(t) = &tracked {
+        info!("--only-tracked: {} accounts tracked", t.len());
+    }
     let started = Instant::now();
     let progress = Arc::new(Progress::new(start.cursor));
     let stats = Arc::new(Stats::new());
@@ -176,6 +191,7 @@ pub fn run(
     let queued = move || probe.iter().map(|r| r.len()).sum::<usize>();
     let (raw_tx, raw_rx) = bounded::<source::SourceMsg>(RAW_CAPACITY);
     let writers_done = AtomicBool::new(false);
+    let tracked_done = AtomicBool::new(false);
 
     let (outcome, saved) = std::thread::scope(|s| -> Result<_, SpawnError> {
         spawn_source(s, settings, start.live, &progress, &stats, raw_tx, stop)?;
@@ -213,7 +229,21 @@ pub fn run(
                 .filter(|b| b.enumerate)
                 .map(|_| &*outdated),
         };
-        let ended = decode_stage::run(&raw_rx, stop, &mut triage, verifier.as_ref());
+        if let Some(t) = &tracked {
+            let (pool, done) = (pool, &tracked_done);
+            std::thread::Builder::new()
+                .name("tracked".into())
+                .spawn_scoped(s, move || t.keep_fresh(pool, done))
+                .map_err(|e| SpawnError("tracked", e))?;
+        }
+        let ended = decode_stage::run(
+            &raw_rx,
+            stop,
+            &mut triage,
+            verifier.as_ref(),
+            tracked.as_ref(),
+        );
+        tracked_done.store(true, Relaxed);
         // Whatever ended the decode stage, the source must stop too: its next send fails.
         drop(raw_rx);
         if stop.load(Relaxed) {

@@ -187,3 +187,94 @@ fn collections_filter_keeps_only_what_was_asked_for() {
     assert_eq!(got("generic_records") as usize, lists);
     assert_eq!(saved_cursor(&db), Some(999));
 }
+
+#[test]
+fn only_tracked_indexes_just_the_accounts_track_named() {
+    let db = TestDb::new();
+    let skyindex = |args: &[&str]| {
+        let out = std::process::Command::new(proc::bin())
+            .args(args)
+            .env("DATABASE_URL", &db.url)
+            .output()
+            .expect("skyindex");
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let truth = truth::load(&common::pds_small());
+    // The two accounts with the most posts.
+    let mut authors: std::collections::BTreeMap<String, usize> = Default::default();
+    for (uri, _) in &truth.records["posts"] {
+        let did = uri
+            .trim_start_matches("at://")
+            .split('/')
+            .next()
+            .unwrap_or_default();
+        *authors.entry(did.to_owned()).or_default() += 1;
+    }
+    let mut by_posts: Vec<(usize, String)> = authors.into_iter().map(|(d, n)| (n, d)).collect();
+    by_posts.sort();
+    let (kept, dropped) = (
+        by_posts[by_posts.len() - 1].1.clone(),
+        by_posts[0].1.clone(),
+    );
+    skyindex(&["migrate"]);
+    skyindex(&["track", &kept, &dropped]);
+    skyindex(&["track", "--remove", &dropped]);
+    assert!(std::process::Command::new(proc::bin())
+        .args(["track", "not-a-did"])
+        .env("DATABASE_URL", &db.url)
+        .output()
+        .is_ok_and(|o| !o.status.success()));
+    let mut run = proc::spawn_run(&db.url, &["--relay", &fixture(), "--only-tracked"]);
+    assert!(
+        run.wait(Duration::from_secs(60)).success(),
+        "{}",
+        run.log_text()
+    );
+    let log = run.log_text();
+    assert!(log.contains("--only-tracked: 1 accounts tracked"), "{log}");
+    // Only the tracked account's records, all of them; nobody else's, not even a users row.
+    let prefix = format!("at://{kept}/");
+    for table in [
+        "posts",
+        "likes",
+        "reposts",
+        "follows",
+        "blocks",
+        "generic_records",
+    ] {
+        let want: Vec<&String> = truth.records[table]
+            .iter()
+            .map(|(uri, _)| uri)
+            .filter(|u| u.starts_with(&prefix))
+            .collect();
+        let got: Vec<String> = {
+            use diesel::RunQueryDsl;
+            #[derive(diesel::QueryableByName)]
+            struct U {
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                uri: String,
+            }
+            diesel::sql_query(format!("SELECT uri FROM {table} ORDER BY uri"))
+                .load::<U>(&mut db.conn())
+                .expect("read")
+                .into_iter()
+                .map(|u| u.uri)
+                .collect()
+        };
+        let mut want: Vec<String> = want.into_iter().cloned().collect();
+        want.sort();
+        assert_eq!(got, want, "{table}");
+    }
+    use diesel::prelude::*;
+    let users: Vec<String> = skyindex::schema::users::table
+        .select(skyindex::schema::users::did)
+        .load(&mut db.conn())
+        .expect("users");
+    assert_eq!(users, vec![kept.clone()]);
+    // The cursor still went to the end: the others' frames were passed over, not stuck on.
+    assert_eq!(saved_cursor(&db), Some(999));
+}

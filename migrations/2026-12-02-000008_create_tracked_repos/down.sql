@@ -1,0 +1,1 @@
+DROP TABLE tracked_repos;
