@@ -1,6 +1,7 @@
 //! `skyindex backfill`: the writers and the backfill stage without the firehose, until the
 //! repos asked for are all cut over (or have failed), with a progress line per interval.
 
+use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -51,6 +52,17 @@ pub fn run(
     .map_err(|e| SpawnError("backfill", e))?;
     let started = Instant::now();
     let mut last_line = Instant::now();
+    // On a terminal a bar; in a log, a line per interval.
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(dids.len() as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "backfill {bar:40} {pos}/{len} repos, {msg}, eta {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
     let done = loop {
         std::thread::sleep(Duration::from_millis(200));
         let counts = pool
@@ -61,7 +73,18 @@ pub fn run(
             continue;
         };
         let finished = left == 0 || stop.load(Relaxed);
-        if finished || last_line.elapsed() >= settings.stats_interval {
+        if let Some(bar) = &bar {
+            let secs = started.elapsed().as_secs_f64().max(1e-3);
+            bar.set_position((synchronized + failed) as u64);
+            bar.set_message(format!(
+                "{failed} failed, {:.0} records/s",
+                stats.backfill_records.load(Relaxed) as f64 / secs
+            ));
+        }
+        if finished || (bar.is_none() && last_line.elapsed() >= settings.stats_interval) {
+            if let Some(bar) = &bar {
+                bar.finish_and_clear();
+            }
             last_line = Instant::now();
             let secs = started.elapsed().as_secs_f64().max(1e-3);
             let done = synchronized + failed;
