@@ -704,6 +704,10 @@ diesel::table! {
         created_at -> Timestamptz,
         /// Relay time of the commit that wrote this version.
         indexed_at -> Timestamptz,
+        /// The root's threadgate did not allow this reply when it was indexed: not in the parent's reply_count, no reply notifications.
+        violates_thread_gate -> Bool,
+        /// The quoted post's postgate disabled embedding when this post was indexed: no quote notification.
+        violates_embedding_rules -> Bool,
     }
 }
 

@@ -1,6 +1,6 @@
 //! What the database holds for exactly the keys a segment touches (see [`super::Needs`]).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
@@ -15,6 +15,8 @@ pub struct PostInfo {
     pub author: String,
     pub parent_uri: Option<String>,
     pub quote_uri: Option<String>,
+    /// The thread's gate did not allow it (it counts as no reply).
+    pub violates_thread_gate: bool,
 }
 
 /// A like, repost, follow or list item already in the database: its actor and subject.
@@ -54,6 +56,33 @@ pub struct Loaded {
     pub descendants: Vec<Descendant>,
     /// The notifications those replies hold now.
     pub descendant_notifications: Vec<NotificationRow>,
+    /// Threadgates held, by URI (of [`super::Needs::thread_gates`]).
+    pub thread_gates: HashMap<String, HeldThreadGate>,
+    /// What the database says of each (gate URI, replier) checked.
+    pub gate_facts: HashMap<(String, String), GateFacts>,
+    /// Postgates held that disable embedding (of [`super::Needs::post_gates`]).
+    pub disabling_post_gates: HashSet<String>,
+}
+
+/// A threadgate as held: its rules as the record states them (lex-JSON; `None`: anyone may
+/// reply) and the replies it hides.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeldThreadGate {
+    pub allow: Option<serde_json::Value>,
+    pub hidden_replies: Vec<String>,
+}
+
+/// What a gate's rules may ask of a replier, as the database holds it.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct GateFacts {
+    /// The replier follows the root's author (`#followerRule`).
+    pub follows_owner: bool,
+    /// The root's author follows the replier (`#followingRule`).
+    pub followed_by_owner: bool,
+    /// The gate's lists the replier is on (`#listRule`).
+    pub listed_on: Vec<String>,
+    /// The root post mentions the replier (`#mentionRule`).
+    pub mentioned: bool,
 }
 
 /// A post's place in its thread.
@@ -71,4 +100,6 @@ pub struct Descendant {
     pub author: String,
     pub parent_uri: String,
     pub sort_at: DateTime<Utc>,
+    /// Its thread's gate did not allow it: it notifies no one up the thread.
+    pub violates_thread_gate: bool,
 }

@@ -39,6 +39,25 @@ pub struct Needs {
     /// Posts being written or deleted: the replies held below them are loaded, so their reply
     /// notifications follow the thread as it now stands.
     pub changed_posts: Vec<String>,
+    /// Replies being written in another account's thread: the root's threadgate, and what its
+    /// rules ask of the replier.
+    pub thread_gates: Vec<GateCheck>,
+    /// The postgates of the posts being quoted.
+    pub post_gates: Vec<String>,
+}
+
+/// A reply to check against its thread's gate.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct GateCheck {
+    pub gate_uri: String,
+    pub root_uri: String,
+    /// The root's author, whose gate it is.
+    pub owner: String,
+    pub replier: String,
+    /// The segment writes this gate: what its rules ask is loaded even if none is held yet.
+    pub written: bool,
+    /// The lists of the gate the segment writes.
+    pub lists: Vec<String>,
 }
 
 /// How much of the table to look at before planning.

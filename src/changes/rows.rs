@@ -29,6 +29,8 @@ pub struct PostRow {
     pub tags: Vec<Option<String>>,
     pub created_at: DateTime<Utc>,
     pub indexed_at: DateTime<Utc>,
+    pub violates_thread_gate: bool,
+    pub violates_embedding_rules: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Insertable)]

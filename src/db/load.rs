@@ -7,13 +7,16 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Text};
 
-use super::kinds;
+use super::{gates, kinds};
 use crate::changes::rows::{NotificationRow, UserState};
 use crate::changes::Kind;
 use crate::changes::{pair_key, Descendant, EdgeInfo, Loaded, Needs, Pair, PostInfo, PostLink};
 use crate::schema::{
     blocks, follows, generic_records, likes, list_items, notifications, posts, reposts, users,
 };
+
+/// A post as loaded: URI, CID, author, parent, quoted post, whether its gate refused it.
+type PostKey = (String, String, String, Option<String>, Option<String>, bool);
 
 pub fn load(conn: &mut PgConnection, needs: &Needs) -> QueryResult<Loaded> {
     let mut loaded = Loaded::default();
@@ -35,15 +38,17 @@ pub fn load(conn: &mut PgConnection, needs: &Needs) -> QueryResult<Loaded> {
                 posts::author_did,
                 posts::parent_uri,
                 posts::quote_uri,
+                posts::violates_thread_gate,
             ))
-            .load::<(String, String, String, Option<String>, Option<String>)>(conn)?
+            .load::<PostKey>(conn)?
             .into_iter()
-            .map(|(uri, cid, author, parent_uri, quote_uri)| {
+            .map(|(uri, cid, author, parent_uri, quote_uri, violates)| {
                 let info = PostInfo {
                     cid,
                     author,
                     parent_uri,
                     quote_uri,
+                    violates_thread_gate: violates,
                 };
                 (uri, info)
             })
@@ -167,6 +172,12 @@ pub fn load(conn: &mut PgConnection, needs: &Needs) -> QueryResult<Loaded> {
                 .load(conn)?;
         }
     }
+    if !needs.thread_gates.is_empty() {
+        gates::thread_gates(conn, &needs.thread_gates, &mut loaded)?;
+    }
+    if !needs.post_gates.is_empty() {
+        loaded.disabling_post_gates = gates::disabling_post_gates(conn, &needs.post_gates)?;
+    }
     Ok(loaded)
 }
 
@@ -196,7 +207,8 @@ fn chain(conn: &mut PgConnection, parents: &[String]) -> QueryResult<HashMap<Str
     Ok(out)
 }
 
-/// A reply as loaded: URI, CID, author, parent, createdAt, indexedAt.
+/// A reply as loaded: URI, CID, author, parent, createdAt, indexedAt, whether its gate refused
+/// it.
 type BelowRow = (
     String,
     String,
@@ -204,6 +216,7 @@ type BelowRow = (
     Option<String>,
     DateTime<Utc>,
     DateTime<Utc>,
+    bool,
 );
 
 /// The replies held below `changed`, a few levels down: one lookup per level over the parent
@@ -225,10 +238,11 @@ fn descendants(conn: &mut PgConnection, changed: &[String]) -> QueryResult<Vec<D
                 posts::parent_uri,
                 posts::created_at,
                 posts::indexed_at,
+                posts::violates_thread_gate,
             ))
             .load(conn)?;
         level = Vec::new();
-        for (uri, cid, author, parent, created_at, indexed_at) in rows {
+        for (uri, cid, author, parent, created_at, indexed_at, violates) in rows {
             let Some(parent_uri) = parent else { continue };
             if !seen.insert(uri.clone()) {
                 continue;
@@ -240,6 +254,7 @@ fn descendants(conn: &mut PgConnection, changed: &[String]) -> QueryResult<Vec<D
                 author,
                 parent_uri,
                 sort_at: created_at.min(indexed_at),
+                violates_thread_gate: violates,
             });
         }
     }

@@ -8,6 +8,7 @@ pub mod connect;
 pub mod counters;
 pub mod cursor;
 pub mod error;
+pub mod gates;
 pub mod kinds;
 pub mod labels;
 pub mod load;

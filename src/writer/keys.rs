@@ -1,10 +1,13 @@
 //! The keys a segment of events touches: which table each record lives in, its AT-URI, and
 //! the URIs and (actor, subject) pairs to load before planning.
 
+use std::collections::HashMap;
+
+use super::notify::did_of;
 use super::Indexing;
-use crate::changes::{Kind, Lookup, Needs};
+use crate::changes::{GateCheck, Kind, Lookup, Needs};
 use crate::decode::{OpAction, TypedEvent};
-use crate::records::{self, RecordValue};
+use crate::records::{self, Post, PostGate, RecordValue, ThreadGate, THREADGATE};
 
 /// Where a record of this collection and key lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +70,7 @@ pub fn at_uri(did: &str, collection: &str, rkey: &str) -> String {
 
 pub fn needs(events: &[&TypedEvent], lookup: Lookup, indexing: Indexing) -> Needs {
     let mut n = Needs::default();
+    let written_gates = written_thread_gates(events);
     for event in events {
         let Some(did) = event.did() else { continue };
         n.dids.push(did.to_owned());
@@ -91,6 +95,12 @@ pub fn needs(events: &[&TypedEvent], lookup: Lookup, indexing: Indexing) -> Need
                     n.list_item_pairs
                         .push((item.list.clone(), item.subject.clone()));
                 }
+                (Table::Posts, Some(RecordValue::Post(p))) => {
+                    gate_needs(&mut n, &commit.repo, p, &written_gates);
+                }
+                _ => {}
+            }
+            match (table, subject) {
                 // A post's thread: up from it, for its reply notifications; down from it, for
                 // the replies that arrived first.
                 (Table::Posts, Some(RecordValue::Post(p))) if indexing.notifications => {
@@ -159,7 +169,55 @@ pub fn needs(events: &[&TypedEvent], lookup: Lookup, indexing: Indexing) -> Need
         v.sort();
         v.dedup();
     }
+    n.thread_gates.sort();
+    n.thread_gates.dedup();
+    n.post_gates.sort();
+    n.post_gates.dedup();
     n
+}
+
+/// The threadgates the segment writes or deletes, with the lists of those it writes.
+fn written_thread_gates(events: &[&TypedEvent]) -> HashMap<String, Vec<String>> {
+    let mut out = HashMap::new();
+    for event in events {
+        let TypedEvent::Commit(commit) = event else {
+            continue;
+        };
+        for op in commit.ops.iter().filter(|o| o.collection == THREADGATE) {
+            let lists = match op.record.as_ref().map(|r| &r.value) {
+                Some(RecordValue::ThreadGate(g)) => g.lists().map(str::to_owned).collect(),
+                _ => Vec::new(),
+            };
+            let uri = at_uri(&commit.repo, &op.collection, &op.rkey);
+            out.entry(uri).or_insert_with(Vec::new).extend(lists);
+        }
+    }
+    out
+}
+
+/// A reply needs its thread's threadgate; a post quoting
+/// another account's post, the quoted post's postgate.
+fn gate_needs(n: &mut Needs, author: &str, post: &Post, written: &HashMap<String, Vec<String>>) {
+    if let Some(reply) = &post.reply {
+        // The owner's own replies too: the replies the gate hides stop their climb.
+        let owner = did_of(&reply.root.uri);
+        if let (Some(owner), Some(gate_uri)) = (owner, ThreadGate::uri_for_post(&reply.root.uri)) {
+            let lists = written.get(&gate_uri);
+            n.thread_gates.push(GateCheck {
+                root_uri: reply.root.uri.clone(),
+                owner: owner.to_owned(),
+                replier: author.to_owned(),
+                written: lists.is_some(),
+                lists: lists.cloned().unwrap_or_default(),
+                gate_uri,
+            });
+        }
+    }
+    if let Some(quoted) = post.quote() {
+        if did_of(&quoted.uri).is_some_and(|d| d != author) {
+            n.post_gates.extend(PostGate::uri_for_post(&quoted.uri));
+        }
+    }
 }
 
 /// The threads a group writes posts in: each written post's thread root (its reply's root, or

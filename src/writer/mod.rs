@@ -6,6 +6,7 @@
 pub mod apply;
 mod buffer;
 pub mod cutover;
+mod gates;
 pub mod input;
 pub mod keys;
 mod kinds;

@@ -122,15 +122,22 @@ pub(super) fn for_starter_pack_join(src: &Source<'_>, pack: &str) -> Vec<Notific
     }
 }
 
+/// Where a post stands, for its notifications.
+pub(super) struct Thread<'a> {
+    /// The posts up the thread (URI, author), parent first; none for a reply its thread's
+    /// gate refused.
+    pub ancestors: &'a [(String, String)],
+    /// The replies the thread's gate hides.
+    pub hidden: &'a [String],
+    /// The quoted post's postgate disables embedding.
+    pub quote_refused: bool,
+}
+
 /// A post (`post.ts` `notifsForInsert`): one notification per account at most, in this order:
-/// each mentioned account, the quoted post's author (a post quote only), then the authors of
-/// the posts up the thread (`ancestors`: parent first, at most [`MAX_REPLY_HEIGHT`]). Never
-/// the post's own author.
-pub(super) fn for_post(
-    src: &Source<'_>,
-    post: &Post,
-    ancestors: &[(String, String)],
-) -> Vec<NotificationRow> {
+/// each mentioned account, the quoted post's author (a post quote its postgate allows), then
+/// the authors of the posts up the thread (at most [`MAX_REPLY_HEIGHT`], and none past a
+/// hidden reply). Never the post's own author.
+pub(super) fn for_post(src: &Source<'_>, post: &Post, thread: &Thread<'_>) -> Vec<NotificationRow> {
     let mut told: HashSet<String> = HashSet::from([src.author.to_owned()]);
     let mut rows = Vec::new();
     for facet in &post.facets {
@@ -142,7 +149,7 @@ pub(super) fn for_post(
             }
         }
     }
-    if let Some(quoted) = post.quote() {
+    if let Some(quoted) = post.quote().filter(|_| !thread.quote_refused) {
         if collection_of(&quoted.uri) == Some(POST) {
             if let Some(author) = did_of(&quoted.uri) {
                 if told.insert(author.to_owned()) {
@@ -151,22 +158,28 @@ pub(super) fn for_post(
             }
         }
     }
-    rows.extend(for_reply(src, ancestors, &mut told));
+    rows.extend(for_reply(src, thread.ancestors, thread.hidden, &mut told));
     rows
 }
 
-/// Reply notifications up the thread, skipping accounts already told.
+/// Reply notifications up the thread, skipping accounts already told; a hidden reply is told,
+/// and no one above it.
 pub(super) fn for_reply(
     src: &Source<'_>,
     ancestors: &[(String, String)],
+    hidden: &[String],
     told: &mut HashSet<String>,
 ) -> Vec<NotificationRow> {
-    ancestors
-        .iter()
-        .take(MAX_REPLY_HEIGHT)
-        .filter(|(_, author)| told.insert(author.clone()))
-        .map(|(uri, author)| src.row(author, REPLY, Some(uri)))
-        .collect()
+    let mut rows = Vec::new();
+    for (uri, author) in ancestors.iter().take(MAX_REPLY_HEIGHT) {
+        if told.insert(author.clone()) {
+            rows.push(src.row(author, REPLY, Some(uri)));
+        }
+        if hidden.contains(uri) {
+            break;
+        }
+    }
+    rows
 }
 
 /// A segment's notification changes, per record (none at all when notifications are off).
@@ -293,10 +306,17 @@ mod tests {
             up("at://did:plc:d/app.bsky.feed.post/5", "did:plc:d"),
         ];
         let mut told = HashSet::from(["did:plc:a".to_owned()]);
-        let rows = for_reply(&s, &ancestors, &mut told);
+        let rows = for_reply(&s, &ancestors, &[], &mut told);
         let recipients: Vec<&str> = rows.iter().map(|r| r.recipient_did.as_str()).collect();
         // The fifth ancestor is above the reference's reach.
         assert_eq!(recipients, ["did:plc:b", "did:plc:c"]);
+        // A hidden reply is told, and the climb stops there (the author already told is
+        // passed over, and still stops it).
+        let hidden = ["at://did:plc:a/app.bsky.feed.post/2".to_owned()];
+        let mut told = HashSet::from(["did:plc:a".to_owned()]);
+        let rows = for_reply(&s, &ancestors, &hidden, &mut told);
+        let recipients: Vec<&str> = rows.iter().map(|r| r.recipient_did.as_str()).collect();
+        assert_eq!(recipients, ["did:plc:b"]);
     }
 
     #[test]

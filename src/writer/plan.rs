@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
+use super::gates::{self, Gate};
 use super::keys::{at_uri, owned, table_of, Table};
 use super::kinds::{kind_row, list_item_row, Origin};
 use super::notify::{self, Notifications, Source};
@@ -27,11 +28,11 @@ use crate::changes::rows::{
     UserState,
 };
 use crate::changes::{
-    pair_key, Deltas, Descendant, EdgeInfo, Kind, KindRow, Loaded, Pair, Plan, PlanStats, PostInfo,
-    PostLink,
+    pair_key, Deltas, Descendant, EdgeInfo, GateFacts, Kind, KindRow, Loaded, Pair, Plan,
+    PlanStats, PostInfo, PostLink,
 };
 use crate::decode::{Account, AccountStatus, Commit, Op, OpAction, TypedEvent};
-use crate::records::{Record, RecordValue};
+use crate::records::{Post, PostGate, Record, RecordValue, ThreadGate, ThreadGateRule};
 
 pub fn event_time(time: &str) -> DateTime<Utc> {
     // Decoding refused events whose time does not parse; the epoch is never reached in practice
@@ -53,6 +54,12 @@ struct Planner<'d> {
     kinds: BTreeMap<Kind, TableSim<String, KindRow>>,
     /// Verifications held or written: URI → the account verified.
     verification_subjects: HashMap<String, String>,
+    /// Threadgates held or written (`None`: deleted, or none) by URI, and what their rules ask
+    /// of the repliers checked.
+    thread_gates: HashMap<String, Option<Gate>>,
+    gate_facts: HashMap<(String, String), GateFacts>,
+    /// Postgates held or written, by URI: whether each disables embedding.
+    post_gates: HashMap<String, bool>,
     notes: Notifications,
     /// Posts up the threads of the replies written, and replies held below the posts written
     /// (see `Loaded`), for reply notifications.
@@ -93,6 +100,17 @@ pub fn plan(
             .map(|(kind, rows)| (kind, TableSim::new(rows)))
             .collect(),
         verification_subjects: loaded.verification_subjects,
+        thread_gates: loaded
+            .thread_gates
+            .iter()
+            .map(|(uri, g)| (uri.clone(), Some(Gate::of_held(g))))
+            .collect(),
+        gate_facts: loaded.gate_facts,
+        post_gates: loaded
+            .disabling_post_gates
+            .into_iter()
+            .map(|uri| (uri, true))
+            .collect(),
         notes: Notifications::new(indexing.notifications, indexing.quiet_before),
         chain: loaded.chain,
         descendants: loaded.descendants,
@@ -238,16 +256,20 @@ impl Planner<'_> {
                     return;
                 }
                 self.delete_post(&uri);
-                let row = post_row(&uri, did, &cid, post, record, time);
+                let mut row = post_row(&uri, did, &cid, post, record, time);
+                let (gate, refused) = self.thread_gate(did, post);
+                row.violates_thread_gate = refused;
+                row.violates_embedding_rules = self.embedding_refused(did, post);
                 let info = PostInfo {
                     cid: cid.clone(),
                     author: did.to_owned(),
                     parent_uri: row.parent_uri.clone(),
                     quote_uri: row.quote_uri.clone(),
+                    violates_thread_gate: refused,
                 };
                 self.deltas.user(did).posts += 1;
                 self.deltas.post(&uri);
-                if let Some(parent) = &info.parent_uri {
+                if let Some(parent) = info.parent_uri.as_ref().filter(|_| !refused) {
                     self.deltas.post(parent).replies += 1;
                 }
                 if let Some(quote) = &info.quote_uri {
@@ -257,14 +279,25 @@ impl Planner<'_> {
                     self.posts.put(&uri, info, row);
                     return;
                 }
-                let ancestors = self.ancestors(info.parent_uri.as_deref());
+                // A reply the gate refused tells no one up the thread; one its author hid
+                // stops the climb past the post it answers.
+                let ancestors = match refused {
+                    true => Vec::new(),
+                    false => self.ancestors(info.parent_uri.as_deref()),
+                };
+                let hidden = gate.map(|g| g.hidden).unwrap_or_default();
+                let thread = notify::Thread {
+                    ancestors: &ancestors,
+                    hidden: &hidden,
+                    quote_refused: row.violates_embedding_rules,
+                };
                 let src = Source {
                     record_uri: &uri,
                     record_cid: &cid,
                     author: did,
                     sort_at: post.created_at.min(time),
                 };
-                let rows = notify::for_post(&src, post, &ancestors);
+                let rows = notify::for_post(&src, post, &thread);
                 self.notes.set_own(&uri, rows);
                 self.posts.put(&uri, info, row);
                 if !self.written.iter().any(|(u, _)| *u == uri) {
@@ -413,8 +446,18 @@ impl Planner<'_> {
                 if sim.get(&uri) != Some(&cid) {
                     if let Some(row) = record.and_then(|r| kind_row(kind, &origin, value, r)) {
                         sim.put(&uri, cid.clone(), row);
-                        if let RecordValue::Verification(v) = value {
-                            self.verified(&uri, did, &cid, &v.subject, v.created_at.min(time));
+                        match value {
+                            RecordValue::Verification(v) => {
+                                self.verified(&uri, did, &cid, &v.subject, v.created_at.min(time));
+                            }
+                            RecordValue::ThreadGate(g) => {
+                                self.thread_gates
+                                    .insert(uri.clone(), Some(Gate::of_record(g)));
+                            }
+                            RecordValue::PostGate(g) => {
+                                self.post_gates.insert(uri.clone(), g.disables_embedding());
+                            }
+                            _ => {}
                         }
                     }
                 }
@@ -479,6 +522,15 @@ impl Planner<'_> {
                 None
             }
             Table::Kind(kind) => {
+                match kind {
+                    Kind::Threadgates => {
+                        self.thread_gates.insert(uri.to_owned(), None);
+                    }
+                    Kind::Postgates => {
+                        self.post_gates.insert(uri.to_owned(), false);
+                    }
+                    _ => {}
+                }
                 let had = self.kind(kind).remove(uri);
                 if had.is_some() && kind == Kind::Verifications {
                     // What it told goes with it (an `unverified` may follow).
@@ -488,6 +540,56 @@ impl Planner<'_> {
             }
             _ => None,
         }
+    }
+
+    /// The gate of the thread `post` replies in, and whether it refuses `author`'s reply.
+    fn thread_gate(&self, author: &str, post: &Post) -> (Option<Gate>, bool) {
+        let Some(reply) = &post.reply else {
+            return (None, false);
+        };
+        let (Some(owner), Some(gate_uri)) = (
+            notify::did_of(&reply.root.uri),
+            ThreadGate::uri_for_post(&reply.root.uri),
+        ) else {
+            return (None, false);
+        };
+        let gate = self.thread_gates.get(&gate_uri).cloned().flatten();
+        let facts = self
+            .gate_facts
+            .get(&(gate_uri, author.to_owned()))
+            .cloned()
+            .unwrap_or_default();
+        // The segment's own follows and list items first: what it wrote is the newer word.
+        let pair = |edges: &HashMap<Pair, i64>, a: &str, s: &str| {
+            edges.get(&pair_key(a, s)).map(|n| *n > 0)
+        };
+        let ask = |rule: &ThreadGateRule| match rule {
+            ThreadGateRule::Mention => facts.mentioned,
+            ThreadGateRule::Follower => {
+                pair(&self.follows.pairs, author, owner).unwrap_or(facts.follows_owner)
+            }
+            ThreadGateRule::Following => {
+                pair(&self.follows.pairs, owner, author).unwrap_or(facts.followed_by_owner)
+            }
+            ThreadGateRule::List { list } => pair(&self.list_items.pairs, list, author)
+                .unwrap_or_else(|| facts.listed_on.contains(list)),
+            ThreadGateRule::Unknown(_) => false,
+        };
+        let refused = !gates::allows(gate.as_ref(), author, owner, ask);
+        (gate, refused)
+    }
+
+    /// Whether the post `post` quotes has a postgate that disables embedding by `author`.
+    fn embedding_refused(&self, author: &str, post: &Post) -> bool {
+        let Some(quoted) = post.quote() else {
+            return false;
+        };
+        if notify::did_of(&quoted.uri).is_none_or(|d| d == author) {
+            return false;
+        }
+        PostGate::uri_for_post(&quoted.uri)
+            .and_then(|g| self.post_gates.get(&g).copied())
+            .unwrap_or(false)
     }
 
     /// A verification written (new or changed): the account verified is told, once.
@@ -602,14 +704,17 @@ impl Planner<'_> {
                 current.into_iter().partition(|n| n.reason == notify::REPLY);
             let mut told: HashSet<String> = kept.iter().map(|n| n.recipient_did.clone()).collect();
             told.insert(d.author.clone());
-            let ancestors = self.ancestors(Some(&d.parent_uri));
+            let ancestors = match d.violates_thread_gate {
+                true => Vec::new(),
+                false => self.ancestors(Some(&d.parent_uri)),
+            };
             let src = Source {
                 record_uri: &d.uri,
                 record_cid: &d.cid,
                 author: &d.author,
                 sort_at: d.sort_at,
             };
-            let replies = notify::for_reply(&src, &ancestors, &mut told);
+            let replies = notify::for_reply(&src, &ancestors, &[], &mut told);
             let key = |n: &NotificationRow| (n.recipient_did.clone(), n.reason_subject.clone());
             let mut before: Vec<_> = had.iter().map(key).collect();
             let mut after: Vec<_> = replies.iter().map(key).collect();
@@ -643,6 +748,7 @@ impl Planner<'_> {
                 author: info.author.clone(),
                 parent_uri: info.parent_uri.clone()?,
                 sort_at: *sort_at,
+                violates_thread_gate: info.violates_thread_gate,
             })
         });
         held.chain(written)
@@ -668,7 +774,11 @@ impl Planner<'_> {
         self.notes.withdraw(uri);
         self.recompute(below);
         self.deltas.user(&old.author).posts -= 1;
-        if let Some(parent) = &old.parent_uri {
+        if let Some(parent) = old
+            .parent_uri
+            .as_ref()
+            .filter(|_| !old.violates_thread_gate)
+        {
             self.deltas.post(parent).replies -= 1;
         }
         if let Some(quote) = &old.quote_uri {

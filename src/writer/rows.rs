@@ -45,6 +45,8 @@ pub(super) fn post_row(
         tags: post.tags.iter().cloned().map(Some).collect(),
         created_at: post.created_at,
         indexed_at: time,
+        violates_thread_gate: false,
+        violates_embedding_rules: false,
     }
 }
 

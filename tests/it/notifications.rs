@@ -464,3 +464,153 @@ fn a_profile_created_through_a_starter_pack_tells_the_packs_owner() {
     assert_eq!(notes(&mut case.conn), vec![]);
     assert_eq!(joins(&mut case.conn), 1);
 }
+
+fn rule(name: &str) -> Ipld {
+    Ipld::Map(BTreeMap::from([(
+        "$type".to_owned(),
+        Ipld::String(format!("app.bsky.feed.threadgate#{name}")),
+    )]))
+}
+
+fn threadgate(root: &Ref, allow: Vec<Ipld>, hidden: &[&str]) -> Rec {
+    events::record(
+        records::THREADGATE,
+        [
+            ("post", events::string(&root.uri)),
+            ("allow", Ipld::List(allow)),
+            (
+                "hiddenReplies",
+                Ipld::List(hidden.iter().map(|h| events::string(h)).collect()),
+            ),
+            ("createdAt", events::string("2025-01-01T00:00:00.000Z")),
+        ],
+    )
+}
+
+fn replies_of(conn: &mut PgConnection, uri: &str) -> i64 {
+    use skyindex::schema::post_aggregations::dsl as a;
+    a::post_aggregations
+        .filter(a::post_uri.eq(uri))
+        .select(a::reply_count)
+        .first(conn)
+        .optional()
+        .expect("read reply count")
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_reply_the_threadgate_refuses_counts_as_none_and_tells_no_one_up_the_thread() {
+    // Alice's thread, open to those who follow her. Carol follows her; Bob does not.
+    let root = post("root", None, None);
+    let root_ref = post_ref(ALICE, 1, &root);
+    let mut s = Stream::new();
+    s.commit(
+        ALICE,
+        vec![
+            create(&rkey(1), &root),
+            create(
+                &rkey(1),
+                &threadgate(&root_ref, vec![rule("followerRule")], &[]),
+            ),
+        ],
+    );
+    s.commit(CAROL, vec![create(&rkey(2), &follow(ALICE))]);
+    // Bob's reply mentions Dave: the mention stands, the reply tells Alice nothing.
+    let bob = mentioning(&post("no", Some((&root_ref, &root_ref)), None), &[DAVE]);
+    let bob_ref = post_ref(BOB, 3, &bob);
+    s.commit(BOB, vec![create(&rkey(3), &bob)]);
+    let carol = post("yes", Some((&root_ref, &root_ref)), None);
+    let carol_ref = post_ref(CAROL, 4, &carol);
+    s.commit(CAROL, vec![create(&rkey(4), &carol)]);
+    // Alice may always reply in her own thread, here to Bob's refused reply.
+    let alice = post("me", Some((&bob_ref, &root_ref)), None);
+    let alice_ref = post_ref(ALICE, 5, &alice);
+    s.commit(ALICE, vec![create(&rkey(5), &alice)]);
+    let mut case = settle(&s.events);
+    let carol_follow = at_uri(CAROL, records::FOLLOW, &rkey(2));
+    assert_eq!(
+        notes(&mut case.conn),
+        sorted(vec![
+            note(ALICE, "follow", None, &carol_follow, CAROL),
+            note(DAVE, "mention", None, &bob_ref.uri, BOB),
+            note(ALICE, "reply", Some(&root_ref.uri), &carol_ref.uri, CAROL),
+            note(BOB, "reply", Some(&bob_ref.uri), &alice_ref.uri, ALICE),
+        ])
+    );
+    assert_eq!(replies_of(&mut case.conn, &root_ref.uri), 1, "Carol's only");
+    assert_eq!(replies_of(&mut case.conn, &bob_ref.uri), 1, "Alice's");
+    // Deleting the refused reply gives back nothing it never counted.
+    s.commit(BOB, vec![delete(records::POST, &rkey(3))]);
+    let mut case = settle(&s.events);
+    assert_eq!(replies_of(&mut case.conn, &root_ref.uri), 1);
+}
+
+#[test]
+fn a_hidden_reply_stops_the_climb_and_a_postgate_stops_the_quote() {
+    // Alice's root, Bob's reply (hidden by Alice's gate), Carol's reply to Bob's: Carol tells
+    // Bob, and no one above him.
+    let root = post("root", None, None);
+    let root_ref = post_ref(ALICE, 1, &root);
+    let bob = post("hidden", Some((&root_ref, &root_ref)), None);
+    let bob_ref = post_ref(BOB, 2, &bob);
+    let carol = post("below", Some((&bob_ref, &root_ref)), None);
+    let carol_ref = post_ref(CAROL, 3, &carol);
+    let mut s = Stream::new();
+    s.commit(ALICE, vec![create(&rkey(1), &root)]);
+    s.commit(BOB, vec![create(&rkey(2), &bob)]);
+    // No allow field: anyone may reply; the gate only hides.
+    let hide = events::record(
+        records::THREADGATE,
+        [
+            ("post", events::string(&root_ref.uri)),
+            (
+                "hiddenReplies",
+                Ipld::List(vec![events::string(&bob_ref.uri)]),
+            ),
+            ("createdAt", events::string("2025-01-01T00:00:00.000Z")),
+        ],
+    );
+    s.commit(ALICE, vec![create(&rkey(1), &hide)]);
+    s.commit(CAROL, vec![create(&rkey(3), &carol)]);
+    // Dave's post has a postgate that disables embedding: Erin's quote tells him nothing,
+    // Dave quoting himself is his own business (and tells no one anyway).
+    let dave = post("do not quote", None, None);
+    let dave_ref = post_ref(DAVE, 4, &dave);
+    let disable = Ipld::Map(BTreeMap::from([(
+        "$type".to_owned(),
+        Ipld::String("app.bsky.feed.postgate#disableRule".into()),
+    )]));
+    let gate = events::record(
+        records::POSTGATE,
+        [
+            ("post", events::string(&dave_ref.uri)),
+            ("embeddingRules", Ipld::List(vec![disable])),
+            ("createdAt", events::string("2025-01-01T00:00:00.000Z")),
+        ],
+    );
+    s.commit(DAVE, vec![create(&rkey(4), &dave), create(&rkey(4), &gate)]);
+    let erin = post("quoting", None, Some(&dave_ref));
+    s.commit(ERIN, vec![create(&rkey(5), &erin)]);
+    let mut case = settle(&s.events);
+    assert_eq!(
+        notes(&mut case.conn),
+        sorted(vec![
+            note(ALICE, "reply", Some(&root_ref.uri), &bob_ref.uri, BOB),
+            note(BOB, "reply", Some(&bob_ref.uri), &carol_ref.uri, CAROL),
+        ])
+    );
+    // The quote still counts, as in the reference.
+    use skyindex::schema::post_aggregations::dsl as a;
+    let quotes: i64 = a::post_aggregations
+        .filter(a::post_uri.eq(&dave_ref.uri))
+        .select(a::quote_count)
+        .first(&mut case.conn)
+        .expect("quote count");
+    assert_eq!(quotes, 1);
+    let flagged: i64 = skyindex::schema::posts::table
+        .filter(skyindex::schema::posts::violates_embedding_rules)
+        .count()
+        .get_result(&mut case.conn)
+        .expect("flagged");
+    assert_eq!(flagged, 1);
+}

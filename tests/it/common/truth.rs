@@ -275,6 +275,7 @@ pub fn differences(conn: &mut PgConnection, truth: &Truth) -> Vec<String> {
     let per_post = truth.summary["truth"]["perPost"]
         .as_object()
         .expect("perPost");
+    let refused = refused_replies(&truth.truth);
     for (uri, want) in per_post {
         let got = posts.get(uri);
         let get = |f: fn(&PostCounts) -> i64| got.map(f).unwrap_or(0);
@@ -284,8 +285,17 @@ pub fn differences(conn: &mut PgConnection, truth: &Truth) -> Vec<String> {
             ("replies", get(|p| p.replies), "replyCount"),
             ("quotes", get(|p| p.quotes), "quoteCount"),
         ] {
-            if Some(value) != want[key].as_i64() {
-                diffs.push(format!("post {uri}: {what} = {value}, truth {}", want[key]));
+            // The PDS counts every reply; an AppView, not those the thread's gate refuses.
+            let less = if key == "replyCount" {
+                refused.get(uri).copied().unwrap_or(0)
+            } else {
+                0
+            };
+            if Some(value) != want[key].as_i64().map(|n| n - less) {
+                diffs.push(format!(
+                    "post {uri}: {what} = {value}, truth {} less {less} refused by a threadgate",
+                    want[key]
+                ));
             }
         }
     }
@@ -375,6 +385,115 @@ pub fn dump(conn: &mut PgConnection) -> BTreeMap<String, Vec<String>> {
         .map(|r| r.row)
         .collect();
         out.insert(table.to_owned(), rows);
+    }
+    out
+}
+
+/// Replies the thread's gate refuses, per parent, judged as the reference does when the reply
+/// is indexed (the rules of `util.ts` `violatesThreadGate`): on the truth's records made before
+/// it (by `createdAt`, which the driver sets as it writes). A record deleted since is not in the
+/// truth, and would be missed; the captures have none that matter.
+pub fn refused_replies(truth: &Value) -> BTreeMap<String, i64> {
+    let records = truth["records"].as_array().expect("records");
+    let s = |r: &Value, k: &str| r[k].as_str().unwrap_or_default().to_owned();
+    let of = |collection: &'static str| {
+        records
+            .iter()
+            .filter(move |r| r["collection"].as_str() == Some(collection))
+    };
+    let posts: BTreeMap<String, &Value> = of("app.bsky.feed.post")
+        .map(|r| (s(r, "uri"), &r["value"]))
+        .collect();
+    let gates: BTreeMap<String, &Value> = of("app.bsky.feed.threadgate")
+        .filter(|r| table_of_record(r) == "threadgates")
+        .map(|r| (s(r, "uri"), &r["value"]))
+        .collect();
+    let at = |v: &Value| {
+        v["createdAt"]
+            .as_str()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+    };
+    type Made = BTreeMap<(String, String), Vec<Option<chrono::DateTime<chrono::FixedOffset>>>>;
+    let mut follows: Made = BTreeMap::new();
+    for r in of("app.bsky.graph.follow") {
+        let subject = r["value"]["subject"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        follows
+            .entry((s(r, "did"), subject))
+            .or_default()
+            .push(at(&r["value"]));
+    }
+    let mut members: Made = BTreeMap::new();
+    for r in of("app.bsky.graph.listitem") {
+        let v = &r["value"];
+        let f = |k: &str| v[k].as_str().unwrap_or_default().to_owned();
+        members
+            .entry((f("list"), f("subject")))
+            .or_default()
+            .push(at(v));
+    }
+    let did_of = |uri: &str| {
+        uri.strip_prefix("at://")
+            .and_then(|u| u.split('/').next())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let mut out = BTreeMap::new();
+    for r in of("app.bsky.feed.post") {
+        let reply = &r["value"]["reply"];
+        let (Some(root), Some(parent)) = (
+            reply["root"]["uri"].as_str(),
+            reply["parent"]["uri"].as_str(),
+        ) else {
+            continue;
+        };
+        let (replier, owner) = (s(r, "did"), did_of(root));
+        let when = at(&r["value"]);
+        let before = |made: Option<&Vec<_>>| made.is_some_and(|ts| ts.iter().any(|t| *t <= when));
+        let rkey = root.rsplit('/').next().unwrap_or_default();
+        let gate = gates
+            .get(&format!("at://{owner}/app.bsky.feed.threadgate/{rkey}"))
+            .filter(|g| at(g) <= when);
+        let Some(rules) = gate.and_then(|g| g["allow"].as_array()) else {
+            continue;
+        };
+        if replier == owner {
+            continue;
+        }
+        let mentioned = || {
+            posts
+                .get(root)
+                .and_then(|p| p["facets"].as_array())
+                .is_some_and(|facets| {
+                    facets.iter().any(|f| {
+                        f["features"].as_array().is_some_and(|fs| {
+                            fs.iter()
+                                .any(|x| x["did"].as_str() == Some(replier.as_str()))
+                        })
+                    })
+                })
+        };
+        let allowed = rules
+            .iter()
+            .any(|rule| match rule["$type"].as_str().unwrap_or_default() {
+                "app.bsky.feed.threadgate#mentionRule" => mentioned(),
+                "app.bsky.feed.threadgate#followerRule" => {
+                    before(follows.get(&(replier.clone(), owner.clone())))
+                }
+                "app.bsky.feed.threadgate#followingRule" => {
+                    before(follows.get(&(owner.clone(), replier.clone())))
+                }
+                "app.bsky.feed.threadgate#listRule" => {
+                    let list = rule["list"].as_str().unwrap_or_default().to_owned();
+                    before(members.get(&(list, replier.clone())))
+                }
+                _ => false,
+            });
+        if !allowed {
+            *out.entry(parent.to_owned()).or_insert(0) += 1;
+        }
     }
     out
 }
