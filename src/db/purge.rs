@@ -32,12 +32,17 @@ pub fn purge_account(
     deltas: &mut Deltas,
 ) -> QueryResult<Purged> {
     let (lo, hi) = repo_range(did);
-    let gone_posts: Vec<(Option<String>, Option<String>)> =
+    let gone_posts: Vec<(Option<String>, Option<String>, bool)> =
         diesel::delete(posts::table.filter(posts::uri.ge(&lo).and(posts::uri.lt(&hi))))
-            .returning((posts::parent_uri, posts::quote_uri))
+            .returning((
+                posts::parent_uri,
+                posts::quote_uri,
+                posts::violates_thread_gate,
+            ))
             .get_results(conn)?;
-    for (parent, quote) in &gone_posts {
-        if let Some(parent) = parent {
+    for (parent, quote, refused) in &gone_posts {
+        // A reply its thread's gate refused was never counted.
+        if let Some(parent) = parent.as_ref().filter(|_| !refused) {
             deltas.post(parent).replies -= 1;
         }
         if let Some(quote) = quote {
