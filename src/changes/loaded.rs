@@ -62,6 +62,9 @@ pub struct Loaded {
     pub gate_facts: HashMap<(String, String), GateFacts>,
     /// Postgates held that disable embedding (of [`super::Needs::post_gates`]).
     pub disabling_post_gates: HashSet<String>,
+    /// The replies to judge again (of [`super::Needs::rejudge`]), by the gate's URI; their
+    /// notifications are in `descendant_notifications`, their threads in `chain`.
+    pub rejudge: Vec<(String, Descendant)>,
 }
 
 /// A threadgate as held: its rules as the record states them (lex-JSON; `None`: anyone may
@@ -70,6 +73,8 @@ pub struct Loaded {
 pub struct HeldThreadGate {
     pub allow: Option<serde_json::Value>,
     pub hidden_replies: Vec<String>,
+    /// When it was written (the relay's time): it judges the replies made from then on.
+    pub indexed_at: DateTime<Utc>,
 }
 
 /// What a gate's rules may ask of a replier, as the database holds it.

@@ -18,7 +18,7 @@ pub mod snapshot;
 pub use deltas::{Deltas, PostDelta, UserDelta};
 pub use kinds::{Kind, KindRow};
 pub use loaded::{Descendant, EdgeInfo, GateFacts, HeldThreadGate, Loaded, PostInfo, PostLink};
-pub use needs::{pair_key, GateCheck, Lookup, Needs, Pair};
+pub use needs::{pair_key, GateCheck, Lookup, Needs, Pair, Rejudge};
 pub use plan::{Plan, PlanStats, TableDiff};
 pub use repos::{Hosting, ListedRepo, RepoState, RepoStatus};
 pub use snapshot::{Snapshot, SnapshotRecord};

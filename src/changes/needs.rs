@@ -44,6 +44,21 @@ pub struct Needs {
     pub thread_gates: Vec<GateCheck>,
     /// The postgates of the posts being quoted.
     pub post_gates: Vec<String>,
+    /// Threadgates being written: the replies held in their threads made since, to judge
+    /// again (a reply whose writer committed first was judged without the gate).
+    pub rejudge: Vec<Rejudge>,
+}
+
+/// A threadgate written, whose thread's replies are judged again.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Rejudge {
+    pub gate_uri: String,
+    pub root_uri: String,
+    pub owner: String,
+    /// The relay's time of the gate's commit.
+    pub since: chrono::DateTime<chrono::Utc>,
+    /// The lists of the gate written.
+    pub lists: Vec<String>,
 }
 
 /// A reply to check against its thread's gate.

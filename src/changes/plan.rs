@@ -71,6 +71,8 @@ pub struct Plan {
     /// Notifications: `delete` holds the URIs of records whose notifications go (deleted or
     /// replaced, or recomputed), `insert` the ones that come.
     pub notifications: TableDiff<NotificationRow>,
+    /// Replies judged again by a gate written since: (URI, whether the gate refuses it).
+    pub verdicts: Vec<(String, bool)>,
     /// An account deleted by the segment's last event: its records are purged after the plan is
     /// written (see `db::purge`).
     pub purge: Option<String>,

@@ -7,8 +7,9 @@ use std::collections::HashSet;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
 
-use crate::changes::{GateCheck, GateFacts, HeldThreadGate, Loaded};
-use crate::schema::{postgates, threadgates};
+use crate::changes::rows::NotificationRow;
+use crate::changes::{Descendant, GateCheck, GateFacts, HeldThreadGate, Loaded, Rejudge};
+use crate::schema::{notifications, postgates, posts, threadgates};
 
 #[derive(QueryableByName)]
 struct Facts {
@@ -22,6 +23,14 @@ struct Facts {
     mentioned: bool,
 }
 
+/// A threadgate as loaded: URI, rules, hidden replies, when it was written.
+type GateRow = (
+    String,
+    Option<serde_json::Value>,
+    Vec<Option<String>>,
+    chrono::DateTime<chrono::Utc>,
+);
+
 /// The threadgates of `checks` held, and the facts their rules ask of each replier (for the
 /// gates held or written by the segment).
 pub fn thread_gates(
@@ -30,18 +39,20 @@ pub fn thread_gates(
     loaded: &mut Loaded,
 ) -> QueryResult<()> {
     let uris: Vec<&str> = checks.iter().map(|c| c.gate_uri.as_str()).collect();
-    let rows: Vec<(String, Option<serde_json::Value>, Vec<Option<String>>)> = threadgates::table
+    let rows: Vec<GateRow> = threadgates::table
         .filter(threadgates::uri.eq_any(&uris))
         .select((
             threadgates::uri,
             threadgates::allow,
             threadgates::hidden_replies,
+            threadgates::indexed_at,
         ))
         .load(conn)?;
-    for (uri, allow, hidden) in rows {
+    for (uri, allow, hidden, indexed_at) in rows {
         let gate = HeldThreadGate {
             allow,
             hidden_replies: hidden.into_iter().flatten().collect(),
+            indexed_at,
         };
         loaded.thread_gates.insert(uri, gate);
     }
@@ -54,35 +65,7 @@ pub fn thread_gates(
         if loaded.gate_facts.contains_key(&key) {
             continue;
         }
-        // The lists are the held gate's and those of the gate the segment writes.
-        let f: Facts = diesel::sql_query(
-            "SELECT \
-               EXISTS (SELECT 1 FROM follows WHERE follower_did = $4 AND following_did = $3) \
-                 AS follows_owner, \
-               EXISTS (SELECT 1 FROM follows WHERE follower_did = $3 AND following_did = $4) \
-                 AS followed_by_owner, \
-               ARRAY(SELECT DISTINCT li.list_uri FROM list_items li \
-                 WHERE li.subject_did = $4 AND (li.list_uri = ANY($5) OR li.list_uri IN ( \
-                   SELECT r ->> 'list' FROM threadgates g CROSS JOIN LATERAL \
-                     jsonb_array_elements(CASE WHEN jsonb_typeof(g.allow) = 'array' \
-                       THEN g.allow ELSE '[]' END) r \
-                   WHERE g.uri = $1))) AS listed_on, \
-               EXISTS (SELECT 1 FROM posts WHERE uri = $2 AND facets @> jsonb_build_array( \
-                 jsonb_build_object('features', jsonb_build_array( \
-                   jsonb_build_object('did', $4::text))))) AS mentioned",
-        )
-        .bind::<Text, _>(&c.gate_uri)
-        .bind::<Text, _>(&c.root_uri)
-        .bind::<Text, _>(&c.owner)
-        .bind::<Text, _>(&c.replier)
-        .bind::<diesel::sql_types::Array<Text>, _>(&c.lists)
-        .get_result(conn)?;
-        let facts = GateFacts {
-            follows_owner: f.follows_owner,
-            followed_by_owner: f.followed_by_owner,
-            listed_on: f.listed_on,
-            mentioned: f.mentioned,
-        };
+        let facts = facts(conn, c, &c.replier)?;
         loaded.gate_facts.insert(key, facts);
     }
     Ok(())
@@ -100,4 +83,112 @@ pub fn disabling_post_gates(
         .load::<String>(conn)?
         .into_iter()
         .collect())
+}
+
+/// What the gate of `c`'s thread may ask of `replier`: the lists are the held gate's and those
+/// of the gate the segment writes.
+fn facts(conn: &mut PgConnection, c: &GateCheck, replier: &str) -> QueryResult<GateFacts> {
+    let f: Facts = diesel::sql_query(
+        "SELECT \
+           EXISTS (SELECT 1 FROM follows WHERE follower_did = $4 AND following_did = $3) \
+             AS follows_owner, \
+           EXISTS (SELECT 1 FROM follows WHERE follower_did = $3 AND following_did = $4) \
+             AS followed_by_owner, \
+           ARRAY(SELECT DISTINCT li.list_uri FROM list_items li \
+             WHERE li.subject_did = $4 AND (li.list_uri = ANY($5) OR li.list_uri IN ( \
+               SELECT r ->> 'list' FROM threadgates g CROSS JOIN LATERAL \
+                 jsonb_array_elements(CASE WHEN jsonb_typeof(g.allow) = 'array' \
+                   THEN g.allow ELSE '[]' END) r \
+               WHERE g.uri = $1))) AS listed_on, \
+           EXISTS (SELECT 1 FROM posts WHERE uri = $2 AND facets @> jsonb_build_array( \
+             jsonb_build_object('features', jsonb_build_array( \
+               jsonb_build_object('did', $4::text))))) AS mentioned",
+    )
+    .bind::<Text, _>(&c.gate_uri)
+    .bind::<Text, _>(&c.root_uri)
+    .bind::<Text, _>(&c.owner)
+    .bind::<Text, _>(replier)
+    .bind::<diesel::sql_types::Array<Text>, _>(&c.lists)
+    .get_result(conn)?;
+    Ok(GateFacts {
+        follows_owner: f.follows_owner,
+        followed_by_owner: f.followed_by_owner,
+        listed_on: f.listed_on,
+        mentioned: f.mentioned,
+    })
+}
+
+/// A reply as loaded for judging again: URI, CID, author, parent, createdAt, indexedAt, verdict.
+type ReplyRow = (
+    String,
+    String,
+    String,
+    Option<String>,
+    chrono::DateTime<chrono::Utc>,
+    chrono::DateTime<chrono::Utc>,
+    bool,
+);
+
+/// For each gate written, the replies in its thread made since (by others than its owner),
+/// with what the gate may ask of their authors and the notifications they hold.
+pub fn rejudge(
+    conn: &mut PgConnection,
+    rejudges: &[Rejudge],
+    loaded: &mut Loaded,
+) -> QueryResult<Vec<String>> {
+    let mut parents = Vec::new();
+    for r in rejudges {
+        let rows: Vec<ReplyRow> = posts::table
+            .filter(posts::root_uri.eq(&r.root_uri))
+            .filter(posts::indexed_at.ge(r.since))
+            .filter(posts::author_did.ne(&r.owner))
+            .select((
+                posts::uri,
+                posts::cid,
+                posts::author_did,
+                posts::parent_uri,
+                posts::created_at,
+                posts::indexed_at,
+                posts::violates_thread_gate,
+            ))
+            .load(conn)?;
+        let check = GateCheck {
+            gate_uri: r.gate_uri.clone(),
+            root_uri: r.root_uri.clone(),
+            owner: r.owner.clone(),
+            replier: String::new(),
+            written: true,
+            lists: r.lists.clone(),
+        };
+        for (uri, cid, author, parent, created_at, indexed_at, violates) in rows {
+            let Some(parent_uri) = parent else { continue };
+            let key = (r.gate_uri.clone(), author.clone());
+            if let std::collections::hash_map::Entry::Vacant(e) = loaded.gate_facts.entry(key) {
+                e.insert(facts(conn, &check, &author)?);
+            }
+            parents.push(parent_uri.clone());
+            let reply = Descendant {
+                uri,
+                cid,
+                author,
+                parent_uri,
+                sort_at: created_at.min(indexed_at),
+                violates_thread_gate: violates,
+            };
+            loaded.rejudge.push((r.gate_uri.clone(), reply));
+        }
+    }
+    let uris: Vec<&str> = loaded.rejudge.iter().map(|(_, d)| d.uri.as_str()).collect();
+    if !uris.is_empty() {
+        let held: Vec<NotificationRow> = notifications::table
+            .filter(notifications::record_uri.eq_any(&uris))
+            .select(NotificationRow::as_select())
+            .load(conn)?;
+        for n in held {
+            if !loaded.descendant_notifications.contains(&n) {
+                loaded.descendant_notifications.push(n);
+            }
+        }
+    }
+    Ok(parents)
 }

@@ -175,6 +175,14 @@ pub fn load(conn: &mut PgConnection, needs: &Needs) -> QueryResult<Loaded> {
     if !needs.thread_gates.is_empty() {
         gates::thread_gates(conn, &needs.thread_gates, &mut loaded)?;
     }
+    if !needs.rejudge.is_empty() {
+        let parents = gates::rejudge(conn, &needs.rejudge, &mut loaded)?;
+        if !parents.is_empty() {
+            for (uri, link) in chain(conn, &parents)? {
+                loaded.chain.entry(uri).or_insert(link);
+            }
+        }
+    }
     if !needs.post_gates.is_empty() {
         loaded.disabling_post_gates = gates::disabling_post_gates(conn, &needs.post_gates)?;
     }

@@ -51,6 +51,17 @@ pub fn write_plan(conn: &mut PgConnection, plan: &Plan) -> QueryResult<()> {
             .execute(conn)?;
     }
     write_table!(conn, plan.posts, posts);
+    if !plan.verdicts.is_empty() {
+        let (uris, refused): (Vec<&str>, Vec<bool>) =
+            plan.verdicts.iter().map(|(u, r)| (u.as_str(), *r)).unzip();
+        diesel::sql_query(
+            "UPDATE posts p SET violates_thread_gate = v.refused \
+             FROM unnest($1::text[], $2::bool[]) AS v(uri, refused) WHERE p.uri = v.uri",
+        )
+        .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(uris)
+        .bind::<diesel::sql_types::Array<diesel::sql_types::Bool>, _>(refused)
+        .execute(conn)?;
+    }
     write_table!(conn, plan.likes, likes);
     write_table!(conn, plan.reposts, reposts);
     write_table!(conn, plan.follows, follows);

@@ -102,13 +102,17 @@ pub fn apply_in(
     indexing: Indexing,
 ) -> QueryResult<GroupStats> {
     {
-        // Turns per thread first, before anything is read (see `db::threads`): only reply
-        // notifications read across repos.
+        // Turns per thread first, before anything is read (see `db::threads`): reply
+        // notifications read across repos, and so do a reply's gate and a gate's replies.
+        let mut roots = keys::gated_threads(events);
         if indexing.notifications {
-            let (mut roots, deleted) = keys::threads(events);
+            let (posted, deleted) = keys::threads(events);
+            roots.extend(posted);
             roots.extend(threads::roots_of(conn, &deleted)?);
-            threads::lock(conn, &roots)?;
         }
+        roots.sort();
+        roots.dedup();
+        threads::lock(conn, &roots)?;
         let mut deltas = Deltas::default();
         let mut stats = GroupStats::default();
         for segment in segments(events) {

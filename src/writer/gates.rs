@@ -3,6 +3,8 @@
 //! `views/util.ts` `parseThreadGate`/`parsePostgate`): decided then, from what is held then,
 //! and kept with the post. Pure: the planner hands in the gate and answers the rules' questions.
 
+use chrono::{DateTime, Utc};
+
 use crate::changes::HeldThreadGate;
 use crate::records::{ThreadGate, ThreadGateRule};
 
@@ -11,13 +13,17 @@ use crate::records::{ThreadGate, ThreadGateRule};
 pub(super) struct Gate {
     pub rules: Option<Vec<ThreadGateRule>>,
     pub hidden: Vec<String>,
+    /// When it was written (the relay's time): it judges the replies made from then on, in
+    /// whichever order the writers of the gate and of a reply commit.
+    pub since: DateTime<Utc>,
 }
 
 impl Gate {
-    pub fn of_record(g: &ThreadGate) -> Gate {
+    pub fn of_record(g: &ThreadGate, since: DateTime<Utc>) -> Gate {
         Gate {
             rules: g.allow.clone(),
             hidden: g.hidden_replies.clone(),
+            since,
         }
     }
 
@@ -32,6 +38,7 @@ impl Gate {
         Gate {
             rules,
             hidden: h.hidden_replies.clone(),
+            since: h.indexed_at,
         }
     }
 }
@@ -83,6 +90,7 @@ mod tests {
                 {"$type": "com.example#other"},
             ])),
             hidden_replies: vec![],
+            indexed_at: DateTime::UNIX_EPOCH,
         };
         let g = Gate::of_held(&held);
         assert_eq!(
@@ -99,11 +107,13 @@ mod tests {
         let anyone = Gate::of_held(&HeldThreadGate {
             allow: None,
             hidden_replies: vec![],
+            indexed_at: DateTime::UNIX_EPOCH,
         });
         assert!(allows(Some(&anyone), "did:plc:b", "did:plc:a", |_| false));
         let no_one = Gate::of_held(&HeldThreadGate {
             allow: Some(serde_json::json!([])),
             hidden_replies: vec![],
+            indexed_at: DateTime::UNIX_EPOCH,
         });
         assert!(!allows(Some(&no_one), "did:plc:b", "did:plc:a", |_| true));
         assert!(allows(Some(&no_one), "did:plc:a", "did:plc:a", |_| false));

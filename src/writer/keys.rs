@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use super::notify::did_of;
 use super::Indexing;
-use crate::changes::{GateCheck, Kind, Lookup, Needs};
+use crate::changes::{GateCheck, Kind, Lookup, Needs, Rejudge};
 use crate::decode::{OpAction, TypedEvent};
 use crate::records::{self, Post, PostGate, RecordValue, ThreadGate, THREADGATE};
 
@@ -169,11 +169,43 @@ pub fn needs(events: &[&TypedEvent], lookup: Lookup, indexing: Indexing) -> Need
         v.sort();
         v.dedup();
     }
+    n.rejudge = rejudges(events);
     n.thread_gates.sort();
     n.thread_gates.dedup();
     n.post_gates.sort();
     n.post_gates.dedup();
     n
+}
+
+/// The threadgates the segment writes (and gates: the reference drops one not under its post's
+/// key), with their time and lists.
+fn rejudges(events: &[&TypedEvent]) -> Vec<Rejudge> {
+    let mut out = Vec::new();
+    for event in events {
+        let TypedEvent::Commit(commit) = event else {
+            continue;
+        };
+        for op in commit.ops.iter().filter(|o| o.collection == THREADGATE) {
+            let Some(RecordValue::ThreadGate(g)) = op.record.as_ref().map(|r| &r.value) else {
+                continue;
+            };
+            let gate_uri = at_uri(&commit.repo, &op.collection, &op.rkey);
+            if !g.gates(&gate_uri) {
+                continue;
+            }
+            out.push(Rejudge {
+                root_uri: g.post.clone(),
+                owner: commit.repo.clone(),
+                since: crate::syntax::parse_datetime(&commit.time)
+                    .unwrap_or(chrono::DateTime::UNIX_EPOCH),
+                lists: g.lists().map(str::to_owned).collect(),
+                gate_uri,
+            });
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// The threadgates the segment writes or deletes, with the lists of those it writes.
@@ -253,4 +285,30 @@ pub fn threads(events: &[&TypedEvent]) -> (Vec<String>, Vec<String>) {
     deleted.sort();
     deleted.dedup();
     (roots, deleted)
+}
+
+/// The threads whose gate a group reads or writes: the roots of the replies it writes, and the
+/// posts of the threadgates it writes or deletes. A reply and its thread's gate, in different
+/// repos, are judged one after the other, never both blind to the other.
+pub fn gated_threads(events: &[&TypedEvent]) -> Vec<String> {
+    let mut roots = Vec::new();
+    for event in events {
+        let TypedEvent::Commit(commit) = event else {
+            continue;
+        };
+        for op in &commit.ops {
+            match op.record.as_ref().map(|r| &r.value) {
+                Some(RecordValue::Post(p)) => {
+                    roots.extend(p.reply.as_ref().map(|r| r.root.uri.clone()));
+                }
+                _ if op.collection == THREADGATE => {
+                    roots.push(at_uri(&commit.repo, records::POST, &op.rkey))
+                }
+                _ => {}
+            }
+        }
+    }
+    roots.sort();
+    roots.dedup();
+    roots
 }

@@ -60,6 +60,10 @@ struct Planner<'d> {
     gate_facts: HashMap<(String, String), GateFacts>,
     /// Postgates held or written, by URI: whether each disables embedding.
     post_gates: HashMap<String, bool>,
+    /// Replies to judge again when their thread's gate is written, by the gate's URI.
+    rejudge: Vec<(String, Descendant)>,
+    /// Replies judged again: (URI, refused).
+    verdicts: Vec<(String, bool)>,
     notes: Notifications,
     /// Posts up the threads of the replies written, and replies held below the posts written
     /// (see `Loaded`), for reply notifications.
@@ -106,6 +110,8 @@ pub fn plan(
             .map(|(uri, g)| (uri.clone(), Some(Gate::of_held(g))))
             .collect(),
         gate_facts: loaded.gate_facts,
+        rejudge: loaded.rejudge,
+        verdicts: Vec::new(),
         post_gates: loaded
             .disabling_post_gates
             .into_iter()
@@ -257,7 +263,7 @@ impl Planner<'_> {
                 }
                 self.delete_post(&uri);
                 let mut row = post_row(&uri, did, &cid, post, record, time);
-                let (gate, refused) = self.thread_gate(did, post);
+                let (gate, refused) = self.thread_gate(did, post, time);
                 row.violates_thread_gate = refused;
                 row.violates_embedding_rules = self.embedding_refused(did, post);
                 let info = PostInfo {
@@ -452,7 +458,8 @@ impl Planner<'_> {
                             }
                             RecordValue::ThreadGate(g) => {
                                 self.thread_gates
-                                    .insert(uri.clone(), Some(Gate::of_record(g)));
+                                    .insert(uri.clone(), Some(Gate::of_record(g, time)));
+                                self.rejudge(&uri);
                             }
                             RecordValue::PostGate(g) => {
                                 self.post_gates.insert(uri.clone(), g.disables_embedding());
@@ -543,7 +550,7 @@ impl Planner<'_> {
     }
 
     /// The gate of the thread `post` replies in, and whether it refuses `author`'s reply.
-    fn thread_gate(&self, author: &str, post: &Post) -> (Option<Gate>, bool) {
+    fn thread_gate(&self, author: &str, post: &Post, time: DateTime<Utc>) -> (Option<Gate>, bool) {
         let Some(reply) = &post.reply else {
             return (None, false);
         };
@@ -553,10 +560,22 @@ impl Planner<'_> {
         ) else {
             return (None, false);
         };
-        let gate = self.thread_gates.get(&gate_uri).cloned().flatten();
+        // A gate written after the reply (by the relay's time) does not judge it.
+        let gate = self
+            .thread_gates
+            .get(&gate_uri)
+            .cloned()
+            .flatten()
+            .filter(|g| g.since <= time);
+        let refused = self.refuses(gate.as_ref(), &gate_uri, owner, author);
+        (gate, refused)
+    }
+
+    /// Whether `gate` (of the thread `gate_uri` names, `owner`'s) refuses `author`'s reply.
+    fn refuses(&self, gate: Option<&Gate>, gate_uri: &str, owner: &str, author: &str) -> bool {
         let facts = self
             .gate_facts
-            .get(&(gate_uri, author.to_owned()))
+            .get(&(gate_uri.to_owned(), author.to_owned()))
             .cloned()
             .unwrap_or_default();
         // The segment's own follows and list items first: what it wrote is the newer word.
@@ -575,8 +594,44 @@ impl Planner<'_> {
                 .unwrap_or_else(|| facts.listed_on.contains(list)),
             ThreadGateRule::Unknown(_) => false,
         };
-        let refused = !gates::allows(gate.as_ref(), author, owner, ask);
-        (gate, refused)
+        !gates::allows(gate, author, owner, ask)
+    }
+
+    /// A gate written: the replies held in its thread made since are judged by it, whichever
+    /// writer committed first; a verdict that changes moves the parent's reply count and the
+    /// reply's notifications up the thread.
+    fn rejudge(&mut self, gate_uri: &str) {
+        let Some(owner) = notify::did_of(gate_uri).map(str::to_owned) else {
+            return;
+        };
+        let gate = self.thread_gates.get(gate_uri).cloned().flatten();
+        let replies: Vec<Descendant> = self
+            .rejudge
+            .iter()
+            .filter(|(g, _)| g == gate_uri)
+            .map(|(_, d)| d.clone())
+            .collect();
+        for d in replies {
+            // Written by this segment: judged when it was, in stream order.
+            if self.posts.lookup(&d.uri).is_some() {
+                continue;
+            }
+            let refused = self.refuses(gate.as_ref(), gate_uri, &owner, &d.author);
+            if refused == d.violates_thread_gate {
+                continue;
+            }
+            self.verdicts.push((d.uri.clone(), refused));
+            self.deltas.post(&d.parent_uri).replies += if refused { -1 } else { 1 };
+            for held in self.descendants.iter_mut().filter(|x| x.uri == d.uri) {
+                held.violates_thread_gate = refused;
+            }
+            if self.notes.enabled() {
+                self.recompute(vec![Descendant {
+                    violates_thread_gate: refused,
+                    ..d
+                }]);
+            }
+        }
     }
 
     /// Whether the post `post` quotes has a postgate that disables embedding by `author`.
@@ -816,6 +871,7 @@ impl Planner<'_> {
             list_items: self.list_items.sim.finish(),
             feed_items,
             notifications: self.notes.finish(),
+            verdicts: self.verdicts,
             purge,
             stats: self.stats,
         }

@@ -614,3 +614,41 @@ fn a_hidden_reply_stops_the_climb_and_a_postgate_stops_the_quote() {
         .expect("flagged");
     assert_eq!(flagged, 1);
 }
+
+#[test]
+fn a_gate_and_a_reply_end_the_same_whichever_writer_commits_first() {
+    // Alice's thread gets a gate open to no one (seq 2). Bob replied just before it (seq 1:
+    // allowed), Carol just after (seq 3: refused), each from another writer than Alice's.
+    let root = post("root", None, None);
+    let root_ref = post_ref(ALICE, 1, &root);
+    let gate = threadgate(&root_ref, vec![], &[]);
+    let bob = post("before", Some((&root_ref, &root_ref)), None);
+    let carol = post("after", Some((&root_ref, &root_ref)), None);
+    let root_commit = events::commit(1, ALICE, 1, vec![create(&rkey(1), &root)]);
+    let bob_commit = events::commit(2, BOB, 1, vec![create(&rkey(2), &bob)]);
+    let gate_commit = events::commit(3, ALICE, 2, vec![create(&rkey(1), &gate)]);
+    let carol_commit = events::commit(4, CAROL, 1, vec![create(&rkey(3), &carol)]);
+    let orders: [Vec<&skyindex::decode::TypedEvent>; 3] = [
+        vec![&root_commit, &bob_commit, &gate_commit, &carol_commit],
+        // Carol's writer first: judged without the gate, then again when it comes.
+        vec![&root_commit, &carol_commit, &bob_commit, &gate_commit],
+        // The gate's writer first: Bob's reply, older than the gate, is not judged by it.
+        vec![&root_commit, &gate_commit, &carol_commit, &bob_commit],
+    ];
+    let mut dumps = Vec::new();
+    for order in orders {
+        let mut case = fresh();
+        for e in order {
+            skyindex::writer::apply::apply_group(&mut case.conn, &[e]).expect("applies");
+        }
+        assert_eq!(replies_of(&mut case.conn, &root_ref.uri), 1, "Bob's only");
+        let bob_ref = post_ref(BOB, 2, &bob);
+        assert_eq!(
+            notes(&mut case.conn),
+            vec![note(ALICE, "reply", Some(&root_ref.uri), &bob_ref.uri, BOB)]
+        );
+        dumps.push(truth::dump(&mut case.conn));
+    }
+    assert_eq!(dumps[0], dumps[1]);
+    assert_eq!(dumps[0], dumps[2]);
+}
