@@ -7,8 +7,9 @@ use std::collections::HashSet;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
 
+use super::replies::{reply_columns, reply_of, BelowRow};
 use crate::changes::rows::NotificationRow;
-use crate::changes::{Descendant, GateCheck, GateFacts, HeldThreadGate, Loaded, Rejudge};
+use crate::changes::{GateCheck, GateFacts, HeldThreadGate, Loaded, Rejudge};
 use crate::schema::{notifications, postgates, posts, threadgates};
 
 #[derive(QueryableByName)]
@@ -118,17 +119,6 @@ fn facts(conn: &mut PgConnection, c: &GateCheck, replier: &str) -> QueryResult<G
     })
 }
 
-/// A reply as loaded for judging again: URI, CID, author, parent, createdAt, indexedAt, verdict.
-type ReplyRow = (
-    String,
-    String,
-    String,
-    Option<String>,
-    chrono::DateTime<chrono::Utc>,
-    chrono::DateTime<chrono::Utc>,
-    bool,
-);
-
 /// For each gate written, the replies in its thread made since (by others than its owner),
 /// with what the gate may ask of their authors and the notifications they hold.
 pub fn rejudge(
@@ -138,19 +128,11 @@ pub fn rejudge(
 ) -> QueryResult<Vec<String>> {
     let mut parents = Vec::new();
     for r in rejudges {
-        let rows: Vec<ReplyRow> = posts::table
+        let rows: Vec<BelowRow> = posts::table
             .filter(posts::root_uri.eq(&r.root_uri))
             .filter(posts::indexed_at.ge(r.since))
             .filter(posts::author_did.ne(&r.owner))
-            .select((
-                posts::uri,
-                posts::cid,
-                posts::author_did,
-                posts::parent_uri,
-                posts::created_at,
-                posts::indexed_at,
-                posts::violates_thread_gate,
-            ))
+            .select(reply_columns!())
             .load(conn)?;
         let check = GateCheck {
             gate_uri: r.gate_uri.clone(),
@@ -160,21 +142,12 @@ pub fn rejudge(
             written: true,
             lists: r.lists.clone(),
         };
-        for (uri, cid, author, parent, created_at, indexed_at, violates) in rows {
-            let Some(parent_uri) = parent else { continue };
-            let key = (r.gate_uri.clone(), author.clone());
+        for reply in rows.into_iter().filter_map(reply_of) {
+            let key = (r.gate_uri.clone(), reply.author.clone());
             if let std::collections::hash_map::Entry::Vacant(e) = loaded.gate_facts.entry(key) {
-                e.insert(facts(conn, &check, &author)?);
+                e.insert(facts(conn, &check, &reply.author)?);
             }
-            parents.push(parent_uri.clone());
-            let reply = Descendant {
-                uri,
-                cid,
-                author,
-                parent_uri,
-                sort_at: created_at.min(indexed_at),
-                violates_thread_gate: violates,
-            };
+            parents.push(reply.parent_uri.clone());
             loaded.rejudge.push((r.gate_uri.clone(), reply));
         }
     }

@@ -3,10 +3,10 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Text};
 
+use super::replies::{reply_columns, reply_of, BelowRow};
 use super::{gates, kinds};
 use crate::changes::rows::{NotificationRow, UserState};
 use crate::changes::Kind;
@@ -215,18 +215,6 @@ fn chain(conn: &mut PgConnection, parents: &[String]) -> QueryResult<HashMap<Str
     Ok(out)
 }
 
-/// A reply as loaded: URI, CID, author, parent, createdAt, indexedAt, whether its gate refused
-/// it.
-type BelowRow = (
-    String,
-    String,
-    String,
-    Option<String>,
-    DateTime<Utc>,
-    DateTime<Utc>,
-    bool,
-);
-
 /// The replies held below `changed`, a few levels down: one lookup per level over the parent
 /// index. Usually one query that finds nothing (a reply rarely arrives before its parent).
 fn descendants(conn: &mut PgConnection, changed: &[String]) -> QueryResult<Vec<Descendant>> {
@@ -239,31 +227,15 @@ fn descendants(conn: &mut PgConnection, changed: &[String]) -> QueryResult<Vec<D
         }
         let rows: Vec<BelowRow> = posts::table
             .filter(posts::parent_uri.eq_any(&level))
-            .select((
-                posts::uri,
-                posts::cid,
-                posts::author_did,
-                posts::parent_uri,
-                posts::created_at,
-                posts::indexed_at,
-                posts::violates_thread_gate,
-            ))
+            .select(reply_columns!())
             .load(conn)?;
         level = Vec::new();
-        for (uri, cid, author, parent, created_at, indexed_at, violates) in rows {
-            let Some(parent_uri) = parent else { continue };
-            if !seen.insert(uri.clone()) {
+        for reply in rows.into_iter().filter_map(reply_of) {
+            if !seen.insert(reply.uri.clone()) {
                 continue;
             }
-            level.push(uri.clone());
-            out.push(Descendant {
-                uri,
-                cid,
-                author,
-                parent_uri,
-                sort_at: created_at.min(indexed_at),
-                violates_thread_gate: violates,
-            });
+            level.push(reply.uri.clone());
+            out.push(reply);
         }
     }
     Ok(out)

@@ -15,6 +15,7 @@ pub mod load;
 pub mod migrate;
 pub mod pool;
 pub mod purge;
+pub mod replies;
 pub mod repos;
 pub mod status;
 pub mod store;

@@ -77,15 +77,7 @@ impl HostLimiter {
         let mut hosts = self.lock();
         loop {
             let now = Instant::now();
-            if !hosts.contains_key(host) {
-                self.make_room(&mut hosts, now);
-            }
-            let bucket = hosts.entry(host.to_owned()).or_insert_with(|| Bucket {
-                tokens: self.burst(),
-                refilled: now,
-                in_flight: 0,
-                paused_until: None,
-            });
+            let bucket = self.bucket(&mut hosts, host, now);
             self.refill(bucket, now);
             let left = deadline.saturating_duration_since(now);
             if let Some(pause) = bucket.paused_until.filter(|u| *u > now) {
@@ -135,6 +127,24 @@ impl HostLimiter {
         }
     }
 
+    /// The host's bucket, made full on first sight (room made for it first).
+    fn bucket<'h>(
+        &self,
+        hosts: &'h mut HashMap<String, Bucket>,
+        host: &str,
+        now: Instant,
+    ) -> &'h mut Bucket {
+        if !hosts.contains_key(host) {
+            self.make_room(hosts, now);
+        }
+        hosts.entry(host.to_owned()).or_insert_with(|| Bucket {
+            tokens: self.burst(),
+            refilled: now,
+            in_flight: 0,
+            paused_until: None,
+        })
+    }
+
     fn refill(&self, bucket: &mut Bucket, now: Instant) {
         match self.rate() {
             Some(rate) => {
@@ -169,15 +179,7 @@ impl HostLimiter {
         let now = Instant::now();
         let until = after(now, for_.min(Duration::from_secs(3600)));
         let mut hosts = self.lock();
-        if !hosts.contains_key(host) {
-            self.make_room(&mut hosts, now);
-        }
-        let bucket = hosts.entry(host.to_owned()).or_insert_with(|| Bucket {
-            tokens: self.burst(),
-            refilled: now,
-            in_flight: 0,
-            paused_until: None,
-        });
+        let bucket = self.bucket(&mut hosts, host, now);
         bucket.paused_until = Some(bucket.paused_until.map_or(until, |u| u.max(until)));
     }
 
