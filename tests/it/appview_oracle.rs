@@ -844,24 +844,7 @@ fn compare_counts(
         );
 
         // Lists: the same set, each with its name, purpose, member count and members.
-        let served: BTreeMap<String, &Value> = a["lists"]
-            .as_array()
-            .expect("lists")
-            .iter()
-            .map(|l| (s(&l["uri"]), l))
-            .collect();
-        let mine: BTreeSet<String> = lists
-            .iter()
-            .filter(|(_, r)| s(&r["author_did"]) == did)
-            .map(|(u, _)| u.clone())
-            .collect();
-        let theirs: BTreeSet<String> = served.keys().cloned().collect();
-        report.same(
-            "lists",
-            did.clone(),
-            mine == theirs,
-            format!("ours {mine:?}, served {theirs:?}"),
-        );
+        let served = same_set(report, "lists", &did, &a["lists"], &lists);
         for (uri, l) in &served {
             let Some(r) = lists.get(uri) else { continue };
             report.same(
@@ -913,24 +896,7 @@ fn compare_counts(
         }
 
         // Feed generators: the same set, each with its service, name and likes.
-        let served: BTreeMap<String, &Value> = a["feeds"]
-            .as_array()
-            .expect("feeds")
-            .iter()
-            .map(|f| (s(&f["uri"]), f))
-            .collect();
-        let mine: BTreeSet<String> = feeds
-            .iter()
-            .filter(|(_, r)| s(&r["author_did"]) == did)
-            .map(|(u, _)| u.clone())
-            .collect();
-        let theirs: BTreeSet<String> = served.keys().cloned().collect();
-        report.same(
-            "feeds",
-            did.clone(),
-            mine == theirs,
-            format!("ours {mine:?}, served {theirs:?}"),
-        );
+        let served = same_set(report, "feeds", &did, &a["feeds"], &feeds);
         for (uri, f) in &served {
             let Some(r) = feeds.get(uri) else { continue };
             report.same(
@@ -949,24 +915,7 @@ fn compare_counts(
         }
 
         // Starter packs: the same set, each with its list, its list's size, feeds, joins.
-        let served: BTreeMap<String, &Value> = a["starterPacks"]
-            .as_array()
-            .expect("starterPacks")
-            .iter()
-            .map(|p| (s(&p["uri"]), p))
-            .collect();
-        let mine: BTreeSet<String> = packs
-            .iter()
-            .filter(|(_, r)| s(&r["author_did"]) == did)
-            .map(|(u, _)| u.clone())
-            .collect();
-        let theirs: BTreeSet<String> = served.keys().cloned().collect();
-        report.same(
-            "starterPacks",
-            did.clone(),
-            mine == theirs,
-            format!("ours {mine:?}, served {theirs:?}"),
-        );
+        let served = same_set(report, "starterPacks", &did, &a["starterPacks"], &packs);
         for (uri, sp) in &served {
             let Some(r) = packs.get(uri) else { continue };
             let list = s(&r["list_uri"]);
@@ -1085,4 +1034,34 @@ fn the_reference_appview_agrees_with_our_notifications_and_counts() {
         run.log_text()
     );
     drop(appview);
+}
+
+/// What the AppView serves of `did`'s records of one kind, by URI, after counting whether it
+/// is the set of ours (`ours`: rows by URI, with their `author_did`).
+fn same_set<'a>(
+    report: &mut Report,
+    field: &'static str,
+    did: &str,
+    served: &'a Value,
+    ours: &HashMap<String, Value>,
+) -> BTreeMap<String, &'a Value> {
+    let served: BTreeMap<String, &Value> = served
+        .as_array()
+        .expect(field)
+        .iter()
+        .map(|r| (s(&r["uri"]), r))
+        .collect();
+    let mine: BTreeSet<String> = ours
+        .iter()
+        .filter(|(_, r)| s(&r["author_did"]) == did)
+        .map(|(u, _)| u.clone())
+        .collect();
+    let theirs: BTreeSet<String> = served.keys().cloned().collect();
+    report.same(
+        field,
+        did.to_owned(),
+        mine == theirs,
+        format!("ours {mine:?}, served {theirs:?}"),
+    );
+    served
 }
