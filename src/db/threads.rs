@@ -36,27 +36,47 @@ pub fn roots_of(conn: &mut PgConnection, posts: &[String]) -> QueryResult<Vec<St
 
 /// Takes the threads' locks for the rest of the transaction.
 pub fn lock(conn: &mut PgConnection, roots: &[String]) -> QueryResult<()> {
-    if roots.is_empty() {
+    lock_modes(conn, roots, &[])
+}
+
+/// Turns on `exclusive`'s threads, and shared ones on `shared`'s: holders of shared turns on a
+/// thread go together, an exclusive one waits for them and they for it. Keys in one order, as
+/// for [`lock`].
+pub fn lock_modes(
+    conn: &mut PgConnection,
+    exclusive: &[String],
+    shared: &[String],
+) -> QueryResult<()> {
+    if exclusive.is_empty() && shared.is_empty() {
         return Ok(());
     }
-    let fold = roots.len() as u64 > MAX_LOCKS;
-    let mut keys: Vec<i64> = roots
-        .iter()
-        .map(|r| {
-            let k = key(r);
-            if fold {
-                (k as u64 % MAX_LOCKS) as i64
-            } else {
-                k
-            }
-        })
-        .collect();
-    keys.sort_unstable();
-    keys.dedup();
-    diesel::sql_query("SELECT pg_advisory_xact_lock(k) FROM unnest($1) AS k ORDER BY k")
-        .bind::<Array<BigInt>, _>(keys)
-        .execute(conn)
-        .map(drop)
+    let fold = (exclusive.len() + shared.len()) as u64 > MAX_LOCKS;
+    let folded = |r: &String| {
+        let k = key(r);
+        if fold {
+            (k as u64 % MAX_LOCKS) as i64
+        } else {
+            k
+        }
+    };
+    // A key wanted both ways is taken exclusively, once.
+    let mut keys: std::collections::BTreeMap<i64, bool> = std::collections::BTreeMap::new();
+    for r in shared {
+        keys.entry(folded(r)).or_insert(false);
+    }
+    for r in exclusive {
+        keys.insert(folded(r), true);
+    }
+    let (ks, modes): (Vec<i64>, Vec<bool>) = keys.into_iter().unzip();
+    diesel::sql_query(
+        "SELECT CASE WHEN e THEN pg_advisory_xact_lock(k)::text \
+         ELSE pg_advisory_xact_lock_shared(k)::text END \
+         FROM unnest($1::bigint[], $2::bool[]) AS t(k, e) ORDER BY k",
+    )
+    .bind::<Array<BigInt>, _>(ks)
+    .bind::<Array<diesel::sql_types::Bool>, _>(modes)
+    .execute(conn)
+    .map(drop)
 }
 
 /// A stable 64-bit key for a thread (SipHash with fixed keys, the same on every run and

@@ -103,16 +103,17 @@ pub fn apply_in(
 ) -> QueryResult<GroupStats> {
     {
         // Turns per thread first, before anything is read (see `db::threads`): reply
-        // notifications read across repos, and so do a reply's gate and a gate's replies.
-        let mut roots = keys::gated_threads(events);
+        // notifications read across repos, and so do a reply's gate and a gate's replies. A
+        // reply only reads its gate: its turn is shared with other replies, and exclusive of
+        // the gate's writer.
+        let (replied, gated) = keys::gated_threads(events);
+        let mut exclusive = gated;
         if indexing.notifications {
             let (posted, deleted) = keys::threads(events);
-            roots.extend(posted);
-            roots.extend(threads::roots_of(conn, &deleted)?);
+            exclusive.extend(posted);
+            exclusive.extend(threads::roots_of(conn, &deleted)?);
         }
-        roots.sort();
-        roots.dedup();
-        threads::lock(conn, &roots)?;
+        threads::lock_modes(conn, &exclusive, &replied)?;
         let mut deltas = Deltas::default();
         let mut stats = GroupStats::default();
         for segment in segments(events) {

@@ -287,11 +287,12 @@ pub fn threads(events: &[&TypedEvent]) -> (Vec<String>, Vec<String>) {
     (roots, deleted)
 }
 
-/// The threads whose gate a group reads or writes: the roots of the replies it writes, and the
-/// posts of the threadgates it writes or deletes. A reply and its thread's gate, in different
-/// repos, are judged one after the other, never both blind to the other.
-pub fn gated_threads(events: &[&TypedEvent]) -> Vec<String> {
-    let mut roots = Vec::new();
+/// The threads whose gate a group reads, and those whose gate it writes: the roots of the
+/// replies it writes, and the posts of the threadgates it writes or deletes. A reply and its
+/// thread's gate, in different repos, are judged one after the other, never both blind to the
+/// other.
+pub fn gated_threads(events: &[&TypedEvent]) -> (Vec<String>, Vec<String>) {
+    let (mut roots, mut gated) = (Vec::new(), Vec::new());
     for event in events {
         let TypedEvent::Commit(commit) = event else {
             continue;
@@ -302,13 +303,15 @@ pub fn gated_threads(events: &[&TypedEvent]) -> Vec<String> {
                     roots.extend(p.reply.as_ref().map(|r| r.root.uri.clone()));
                 }
                 _ if op.collection == THREADGATE => {
-                    roots.push(at_uri(&commit.repo, records::POST, &op.rkey))
+                    gated.push(at_uri(&commit.repo, records::POST, &op.rkey))
                 }
                 _ => {}
             }
         }
     }
-    roots.sort();
-    roots.dedup();
-    roots
+    for v in [&mut roots, &mut gated] {
+        v.sort();
+        v.dedup();
+    }
+    (roots, gated)
 }
