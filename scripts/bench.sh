@@ -2,9 +2,13 @@
 # Benchmarks skyindex end to end and prints one table (see BENCHMARKS.md for recorded runs).
 #   scripts/bench.sh [--events N] [--writers "1 2 4 8"] [--growth] [--data DIR]
 #   scripts/bench.sh --verify-compare [--events N] [--writers W] [--runs R]
+#   scripts/bench.sh --against OTHER_BINARY [--events N] [--writers W] [--runs R]
 # Needs PostgreSQL at $BENCH_PG (default postgres://postgres@127.0.0.1:5432), where it creates and
 # drops databases named skyindex_bench*. Captures are generated once into DIR (default
 # /var/tmp/skyindex-bench) by the stream generator and reused.
+# --against runs only this: the generated capture indexed R times (default 3) by another build
+# (e.g. one made from an older commit) and R times by this one, alternating, fresh database
+# each; prints each run, the medians and their ratio.
 # --verify-compare runs only this: a signed capture (gen_stream --signed, every commit with a
 # real proof and its account's signature) indexed R times (default 3) with --verify full and R
 # times with --verify off, alternating, fresh database each, keys from a loopback directory
@@ -16,6 +20,7 @@ EVENTS=1000000
 WRITERS="1 2 4 8"
 GROWTH=0
 COMPARE=0
+AGAINST=""
 RUNS=3
 WRITERS_SET=0
 DATA=/var/tmp/skyindex-bench
@@ -27,8 +32,9 @@ while [ $# -gt 0 ]; do
     --growth) GROWTH=1; shift ;;
     --data) DATA="$2"; shift 2 ;;
     --verify-compare) COMPARE=1; shift ;;
+    --against) AGAINST="$2"; shift 2 ;;
     --runs) RUNS="$2"; shift 2 ;;
-    *) echo "usage: $0 [--events N] [--writers \"1 2 4 8\"] [--growth] [--data DIR] | --verify-compare [--events N] [--writers W] [--runs R]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--events N] [--writers \"1 2 4 8\"] [--growth] [--data DIR] | --verify-compare [--events N] [--writers W] [--runs R] | --against BINARY [--events N] [--writers W] [--runs R]" >&2; exit 2 ;;
   esac
 done
 mkdir -p "$DATA"
@@ -139,6 +145,28 @@ if [ "$COMPARE" = 1 ]; then
     printf "%-44s %10.1f\n", "worker CPU added per event (us)", (cf - co) / n * 1e6 }'
   psql "$PG/postgres" -XAtq -c "DROP DATABASE IF EXISTS skyindex_bench WITH (FORCE)"
   rm -f "$DIRLOG"
+  exit 0
+fi
+
+if [ -n "$AGAINST" ]; then
+  [ "$WRITERS_SET" = 1 ] || WRITERS=4
+  CAP=$(capture "$EVENTS" 1)
+  printf '\n%-44s %10s %8s %9s %9s\n' "run ($EVENTS events, writers=$WRITERS)" "events/s" "rss_MB" "cpu_s" "pg_cpu_s"
+  OTHER=""; THIS=""; THISBIN="$BIN"
+  for i in $(seq 1 "$RUNS"); do
+    for side in other this; do
+      fresh_db skyindex_bench
+      if [ "$side" = other ]; then BIN="$AGAINST"; else BIN="$THISBIN"; fi
+      read -r rate rss conns cpu pgcpu < <(index_run skyindex_bench "$CAP" "$WRITERS")
+      printf '%-44s %10s %8s %9s %9s\n' "$side, run $i" "$rate" "$rss" "$cpu" "$pgcpu"
+      if [ "$side" = other ]; then OTHER="$OTHER $rate"; else THIS="$THIS $rate"; fi
+    done
+  done
+  BIN="$THISBIN"
+  mo=$(echo "$OTHER" | median); mt=$(echo "$THIS" | median)
+  printf '%-44s %10s\n' "median, $AGAINST" "$mo" "median, this build" "$mt"
+  awk -v t="$mt" -v o="$mo" 'BEGIN { printf "%-44s %10.2f\n", "this / other (events/s)", t / o }'
+  psql "$PG/postgres" -XAtq -c "DROP DATABASE IF EXISTS skyindex_bench WITH (FORCE)"
   exit 0
 fi
 
