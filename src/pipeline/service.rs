@@ -130,12 +130,11 @@ pub fn run(
         .filter(|_| settings.verify.needs_identities())
         .map(|ids| Verifier::new(settings.verify, ids, stop.clone()));
     let tracked = match settings.only_tracked {
-        true => Some(Tracked::load(pool).map_err(|e| {
-            SpawnError(
-                "tracked",
-                std::io::Error::other(format!("reading tracked_repos: {e}")),
-            )
-        })?),
+        // Without the set, nothing could be told apart: the run does not start.
+        true => Some(
+            Tracked::load(pool)
+                .map_err(|e| SpawnError("tracked", std::io::Error::other(e.to_string())))?,
+        ),
         false => None,
     };
     if let Some(t) = &tracked {

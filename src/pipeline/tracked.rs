@@ -15,6 +15,15 @@ use crate::db::tracked;
 /// How often the set is read again.
 const REFRESH: Duration = Duration::from_secs(5);
 
+/// The tracked accounts could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum TrackedError {
+    #[error("no database connection: {0}")]
+    Pool(#[from] r2d2::Error),
+    #[error("reading tracked_repos: {0}")]
+    Query(#[from] diesel::result::Error),
+}
+
 #[derive(Debug, Default)]
 pub struct Tracked {
     dids: RwLock<HashSet<String>>,
@@ -22,7 +31,7 @@ pub struct Tracked {
 
 impl Tracked {
     /// The set as the database holds it now.
-    pub fn load(pool: &PgPool) -> Result<Tracked, String> {
+    pub fn load(pool: &PgPool) -> Result<Tracked, TrackedError> {
         let t = Tracked::default();
         t.refresh(pool)?;
         Ok(t)
@@ -44,12 +53,9 @@ impl Tracked {
     }
 
     /// Reads the set again; returns an error (and keeps the set it had) when it cannot.
-    pub fn refresh(&self, pool: &PgPool) -> Result<(), String> {
-        let mut conn = pool.get().map_err(|e| e.to_string())?;
-        let dids: HashSet<String> = tracked::all(&mut conn)
-            .map_err(|e| e.to_string())?
-            .into_iter()
-            .collect();
+    pub fn refresh(&self, pool: &PgPool) -> Result<(), TrackedError> {
+        let mut conn = pool.get()?;
+        let dids: HashSet<String> = tracked::all(&mut conn)?.into_iter().collect();
         let mut held = self.dids.write().unwrap_or_else(|p| p.into_inner());
         if *held != dids {
             info!("tracking {} accounts (--only-tracked)", dids.len());
