@@ -51,7 +51,7 @@ pub(super) fn handshake(
                 cursor = c;
                 Ok(response)
             }
-            Err(message) => Err(bad_request(&message)),
+            Err(bad) => Err(bad_request(&bad.to_string())),
         }
     };
     let config = WebSocketConfig::default()
@@ -65,7 +65,12 @@ pub(super) fn handshake(
     Ok((ws, cursor))
 }
 
-fn parse_cursor(query: Option<&str>) -> Result<Option<i64>, String> {
+/// A `cursor` query parameter that is not an integer.
+#[derive(Debug, thiserror::Error)]
+#[error("cursor {0:?} is not an integer")]
+struct BadCursor(String);
+
+fn parse_cursor(query: Option<&str>) -> Result<Option<i64>, BadCursor> {
     let Some(query) = query else {
         return Ok(None);
     };
@@ -74,7 +79,7 @@ fn parse_cursor(query: Option<&str>) -> Result<Option<i64>, String> {
         Some((_, v)) => v
             .parse::<i64>()
             .map(Some)
-            .map_err(|_| format!("cursor {v:?} is not an integer")),
+            .map_err(|_| BadCursor(v.into_owned())),
     }
 }
 
