@@ -225,6 +225,7 @@ fn main() {
                                     notifications: false,
                                     notify_backfill: skyindex::writer::NotifyBackfill::None,
                                     quiet_before: None,
+                                    snapshot: false,
                                     first_sight_needs_ops: false,
                                     repo_sync: false,
                                 },

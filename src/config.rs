@@ -228,6 +228,7 @@ impl RunConfig {
                     notifications: on_off("--notifications", &a.notifications)?,
                     notify_backfill: notify_backfill(&a.notify_backfill)?,
                     quiet_before: None,
+                    snapshot: false,
                     first_sight_needs_ops: !a.backfill.backfill_collection.is_empty(),
                     repo_sync: backfill != Backfill::None,
                 },

@@ -56,6 +56,7 @@ fn cutover_in(
         ..indexing
     };
     let quiet = Indexing {
+        snapshot: true,
         quiet_before: indexing
             .notify_backfill
             .cut(super::plan::event_time(&snap.fetched_at)),

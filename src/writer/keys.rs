@@ -169,7 +169,7 @@ pub fn needs(events: &[&TypedEvent], lookup: Lookup, indexing: Indexing) -> Need
         v.sort();
         v.dedup();
     }
-    n.rejudge = rejudges(events);
+    n.rejudge = rejudges(events, indexing.snapshot);
     n.thread_gates.sort();
     n.thread_gates.dedup();
     n.post_gates.sort();
@@ -179,7 +179,7 @@ pub fn needs(events: &[&TypedEvent], lookup: Lookup, indexing: Indexing) -> Need
 
 /// The threadgates the segment writes (and gates: the reference drops one not under its post's
 /// key), with their time and lists.
-fn rejudges(events: &[&TypedEvent]) -> Vec<Rejudge> {
+fn rejudges(events: &[&TypedEvent], snapshot: bool) -> Vec<Rejudge> {
     let mut out = Vec::new();
     for event in events {
         let TypedEvent::Commit(commit) = event else {
@@ -196,8 +196,12 @@ fn rejudges(events: &[&TypedEvent]) -> Vec<Rejudge> {
             out.push(Rejudge {
                 root_uri: g.post.clone(),
                 owner: commit.repo.clone(),
-                since: crate::syntax::parse_datetime(&commit.time)
-                    .unwrap_or(chrono::DateTime::UNIX_EPOCH),
+                // A snapshot's gate judges every reply its thread holds.
+                since: match snapshot {
+                    true => chrono::DateTime::UNIX_EPOCH,
+                    false => crate::syntax::parse_datetime(&commit.time)
+                        .unwrap_or(chrono::DateTime::UNIX_EPOCH),
+                },
                 lists: g.lists().map(str::to_owned).collect(),
                 gate_uri,
             });

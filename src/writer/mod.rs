@@ -44,6 +44,10 @@ pub struct Indexing {
     /// Set by the cutover for a snapshot's records: notifications of the segment's own records
     /// dated before this are not written.
     pub quiet_before: Option<chrono::DateTime<chrono::Utc>>,
+    /// This segment is a snapshot's (set by the cutover): its records carry the fetch's time,
+    /// not the stream's, so gates judge them, and a gate in it judges its thread's replies,
+    /// whatever the times.
+    pub snapshot: bool,
     /// A repo first seen is fetched only when its commit writes a kept collection (its ops,
     /// after `--collections`, are not empty): `--backfill-collection`.
     pub first_sight_needs_ops: bool,
@@ -58,6 +62,7 @@ impl Default for Indexing {
             notifications: true,
             notify_backfill: NotifyBackfill::default(),
             quiet_before: None,
+            snapshot: false,
             first_sight_needs_ops: false,
             repo_sync: false,
         }

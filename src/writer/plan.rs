@@ -74,6 +74,8 @@ struct Planner<'d> {
     written: Vec<(String, DateTime<Utc>)>,
     deltas: &'d mut Deltas,
     stats: PlanStats,
+    /// A snapshot's segment (see [`Indexing::snapshot`]).
+    snapshot: bool,
 }
 
 /// Plans `events` (in stream order) against `loaded`, adding counter changes to `deltas`.
@@ -124,6 +126,7 @@ pub fn plan(
         written: Vec::new(),
         deltas,
         stats: PlanStats::default(),
+        snapshot: indexing.snapshot,
     };
     let mut purge = None;
     for event in events {
@@ -566,7 +569,7 @@ impl Planner<'_> {
             .get(&gate_uri)
             .cloned()
             .flatten()
-            .filter(|g| g.since <= time);
+            .filter(|g| self.snapshot || g.since <= time);
         let refused = self.refuses(gate.as_ref(), &gate_uri, owner, author);
         (gate, refused)
     }

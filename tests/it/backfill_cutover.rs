@@ -29,6 +29,7 @@ fn synced() -> Indexing {
         notifications: false,
         notify_backfill: skyindex::writer::NotifyBackfill::None,
         quiet_before: None,
+        snapshot: false,
         first_sight_needs_ops: false,
         repo_sync: true,
     }
@@ -217,6 +218,7 @@ fn records_gone_at_the_source_go_with_their_counters() {
                 notifications: false,
                 notify_backfill: skyindex::writer::NotifyBackfill::None,
                 quiet_before: None,
+                snapshot: false,
                 first_sight_needs_ops: false,
                 repo_sync: false,
             },
