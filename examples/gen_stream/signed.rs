@@ -130,11 +130,14 @@ struct Store<'a> {
 }
 
 impl BlockSource for Store<'_> {
-    fn block(&self, cid: &Cid) -> Result<Option<&[u8]>, MstError> {
+    fn block(&self, cid: &Cid) -> Result<Option<std::borrow::Cow<'_, [u8]>>, MstError> {
         let Ok(d) = <Digest32>::try_from(cid.hash().digest()) else {
             return Ok(None);
         };
-        let found = self.nodes.get(&d).map(Vec::as_slice);
+        let found = self
+            .nodes
+            .get(&d)
+            .map(|v| std::borrow::Cow::Borrowed(v.as_slice()));
         if found.is_some() {
             self.read.borrow_mut().push(d);
         }

@@ -21,4 +21,4 @@ pub use loaded::{Descendant, EdgeInfo, GateFacts, HeldThreadGate, Loaded, PostIn
 pub use needs::{pair_key, GateCheck, Lookup, Needs, Pair, Rejudge};
 pub use plan::{Plan, PlanStats, TableDiff};
 pub use repos::{Hosting, ListedRepo, RepoState, RepoStatus};
-pub use snapshot::{Snapshot, SnapshotRecord};
+pub use snapshot::{Chunk, Snapshot, SnapshotRecord, SpillError, SpilledRecords};

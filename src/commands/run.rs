@@ -150,6 +150,7 @@ pub(super) fn fetcher(
         http: Arc::new(UreqClient::new(&http)),
         limiter: HostLimiter::new(limits),
         max_bytes: b.max_bytes,
+        spool_memory: crate::sync::spool::DEFAULT_MEMORY,
         verify_handles: config.pipeline.verify.handles,
     })
 }

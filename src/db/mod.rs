@@ -9,6 +9,7 @@ pub mod counters;
 pub mod cursor;
 pub mod error;
 pub mod gates;
+pub mod held;
 pub mod kinds;
 pub mod labels;
 pub mod load;

@@ -7,9 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, Integer, Text};
 
-use super::purge::repo_range;
 use super::CHUNK;
-use crate::changes::{Hosting, Kind, RepoState, RepoStatus};
+use crate::changes::{Hosting, RepoState, RepoStatus};
 use crate::schema::{repo_buffer, repo_enumerations, repos, users};
 
 /// The state of each of `dids` (absent from the map: never seen), with the rev we hold.
@@ -237,59 +236,6 @@ pub fn clear_rev(conn: &mut PgConnection, did: &str) -> QueryResult<()> {
         .set(users::rev.eq(None::<String>))
         .execute(conn)
         .map(|_| ())
-}
-
-#[derive(QueryableByName)]
-struct PathCid {
-    #[diesel(sql_type = Text)]
-    uri: String,
-    #[diesel(sql_type = Text)]
-    cid: String,
-}
-
-/// Every record we hold of the repo, by path (`collection/rkey`) → CID: the record tables'
-/// ranges of the repo's URIs (every table's key starts with the repo, so each is one index
-/// range), and its profile.
-pub fn held_records(conn: &mut PgConnection, did: &str) -> QueryResult<BTreeMap<String, String>> {
-    let (lo, hi) = repo_range(did);
-    let mut sql = String::new();
-    for (i, table) in record_tables().enumerate() {
-        if i > 0 {
-            sql.push_str(" UNION ALL ");
-        }
-        sql.push_str(&format!(
-            "SELECT uri, cid FROM {table} WHERE uri >= $1 AND uri < $2"
-        ));
-    }
-    sql.push_str(
-        " UNION ALL SELECT 'at://' || did || '/app.bsky.actor.profile/self', profile_cid \
-         FROM users WHERE did = $3 AND profile_cid IS NOT NULL",
-    );
-    let rows: Vec<PathCid> = diesel::sql_query(sql)
-        .bind::<Text, _>(&lo)
-        .bind::<Text, _>(&hi)
-        .bind::<Text, _>(did)
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|r| Some((r.uri.strip_prefix(&lo)?.to_owned(), r.cid)))
-        .collect())
-}
-
-/// The tables whose rows are records, keyed by URI: the first kinds' and list items, then
-/// each later kind's (`Kind::ALL`), so a new kind is listed where it is declared.
-fn record_tables() -> impl Iterator<Item = &'static str> {
-    [
-        "posts",
-        "likes",
-        "reposts",
-        "follows",
-        "blocks",
-        "list_items",
-        "generic_records",
-    ]
-    .into_iter()
-    .chain(Kind::ALL.into_iter().map(Kind::table))
 }
 
 /// Repos due for a fetch, oldest first, at most `limit` (a deleted account's never are).

@@ -58,6 +58,9 @@ pub enum HttpError {
     Timeout { host: String },
     #[error("{host}: {message}")]
     Transport { host: String, message: String },
+    /// Ours, not the server's: the body could not be kept (the spool's disk is full).
+    #[error("{host}: keeping the body failed: {message}")]
+    Spool { host: String, message: String },
 }
 
 /// A DNS query that got no usable answer.

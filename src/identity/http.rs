@@ -23,4 +23,26 @@ pub trait HttpGet: Send + Sync {
     /// GETs `url` with the given `Accept` header, following a bounded number of redirects and
     /// reading at most `max_body` bytes of a 2xx body (more is [`HttpError::TooLarge`]).
     fn get(&self, url: &str, accept: &str, max_body: usize) -> Result<HttpResponse, HttpError>;
+
+    /// [`HttpGet::get`], with a 2xx body written to `sink` as it arrives instead of kept in the
+    /// response (whose `body` is then empty), so a body far larger than memory can be read.
+    /// The default keeps it in memory first: enough for test doubles, not for the real client.
+    fn get_into(
+        &self,
+        url: &str,
+        accept: &str,
+        max_body: usize,
+        sink: &mut dyn std::io::Write,
+    ) -> Result<HttpResponse, HttpError> {
+        let mut response = self.get(url, accept, max_body)?;
+        if (200..300).contains(&response.status) {
+            sink.write_all(&response.body)
+                .map_err(|e| HttpError::Spool {
+                    host: String::new(),
+                    message: e.to_string(),
+                })?;
+            response.body = Vec::new();
+        }
+        Ok(response)
+    }
 }

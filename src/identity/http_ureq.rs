@@ -91,8 +91,14 @@ impl UreqClient {
         Ok(url)
     }
 
-    /// One request, no redirect following.
-    fn once(&self, url: &url::Url, accept: &str, max_body: usize) -> Result<Hop, HttpError> {
+    /// One request, no redirect following. A 2xx body goes to `sink` when there is one.
+    fn once(
+        &self,
+        url: &url::Url,
+        accept: &str,
+        max_body: usize,
+        sink: &mut Option<&mut dyn io::Write>,
+    ) -> Result<Hop, HttpError> {
         let host = host_of(url);
         let mut response = self
             .agent
@@ -151,12 +157,23 @@ impl UreqClient {
                 max: max_body,
             });
         }
-        let body = response
-            .body_mut()
-            .with_config()
-            .limit(max_body as u64)
-            .read_to_vec()
-            .map_err(|e| map_error(e, &host, max_body))?;
+        let body = match sink {
+            None => response
+                .body_mut()
+                .with_config()
+                .limit(max_body as u64)
+                .read_to_vec()
+                .map_err(|e| map_error(e, &host, max_body))?,
+            Some(sink) => {
+                let mut reader = response
+                    .body_mut()
+                    .with_config()
+                    .limit(max_body as u64)
+                    .reader();
+                copy_body(&mut reader, &mut **sink, &host, max_body)?;
+                Vec::new()
+            }
+        };
         Ok(Hop::Done(HttpResponse {
             status,
             body,
@@ -198,12 +215,52 @@ enum Hop {
     Redirect(url::Url),
 }
 
-impl HttpGet for UreqClient {
-    fn get(&self, url: &str, accept: &str, max_body: usize) -> Result<HttpResponse, HttpError> {
+/// Reads `reader` into `sink`, telling the server's failures (a timeout, a cut connection,
+/// the cap) from ours (the sink's).
+fn copy_body(
+    reader: &mut impl io::Read,
+    sink: &mut dyn io::Write,
+    host: &str,
+    max_body: usize,
+) -> Result<(), HttpError> {
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                let kind = e.kind();
+                let message = e.to_string();
+                return Err(match e.into_inner().map(|b| b.downcast::<ureq::Error>()) {
+                    Some(Ok(inner)) => map_error(*inner, host, max_body),
+                    _ => map_error(
+                        ureq::Error::Io(io::Error::new(kind, message)),
+                        host,
+                        max_body,
+                    ),
+                });
+            }
+        };
+        sink.write_all(&buf[..n]).map_err(|e| HttpError::Spool {
+            host: host.to_owned(),
+            message: short(&e.to_string()),
+        })?;
+    }
+}
+
+impl UreqClient {
+    fn follow(
+        &self,
+        url: &str,
+        accept: &str,
+        max_body: usize,
+        mut sink: Option<&mut dyn io::Write>,
+    ) -> Result<HttpResponse, HttpError> {
         let mut current = self.parse_url(url)?;
         let mut seen = vec![current.clone()];
         loop {
-            match self.once(&current, accept, max_body)? {
+            match self.once(&current, accept, max_body, &mut sink)? {
                 Hop::Done(response) => return Ok(response),
                 Hop::Redirect(next) => {
                     let host = host_of(&current);
@@ -221,6 +278,22 @@ impl HttpGet for UreqClient {
                 }
             }
         }
+    }
+}
+
+impl HttpGet for UreqClient {
+    fn get(&self, url: &str, accept: &str, max_body: usize) -> Result<HttpResponse, HttpError> {
+        self.follow(url, accept, max_body, None)
+    }
+
+    fn get_into(
+        &self,
+        url: &str,
+        accept: &str,
+        max_body: usize,
+        sink: &mut dyn io::Write,
+    ) -> Result<HttpResponse, HttpError> {
+        self.follow(url, accept, max_body, Some(sink))
     }
 }
 

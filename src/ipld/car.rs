@@ -42,6 +42,10 @@ pub enum CarError {
     HashMismatch { cid: String },
     #[error("block {cid} is not in the CAR slice")]
     Missing { cid: String },
+    #[error("block at byte {at} claims {len} bytes, over the {max}-byte limit for one block")]
+    BlockTooLarge { at: u64, len: u64, max: u64 },
+    #[error("reading the spilled CAR: {0}")]
+    Io(String),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -80,15 +84,7 @@ impl<'a> CarSlice<'a> {
             return Err(CarError::HeaderTooLarge(header_len));
         }
         let header_bytes = take(bytes, &mut pos, header_len)?;
-        cbor::validate_exact(header_bytes).map_err(|e| CarError::Header(e.to_string()))?;
-        let header: Header = serde_ipld_dagcbor::from_slice(header_bytes)
-            .map_err(|e| CarError::Header(e.to_string()))?;
-        if header.version != 1 {
-            return Err(CarError::Version(header.version));
-        }
-        if header.roots.is_empty() || header.roots.len() > MAX_CAR_ROOTS {
-            return Err(CarError::Roots(header.roots.len()));
-        }
+        let roots = header_roots(header_bytes)?;
         let mut blocks = Vec::new();
         while pos < bytes.len() {
             if blocks.len() >= max_blocks {
@@ -110,10 +106,7 @@ impl<'a> CarSlice<'a> {
                 valid: hashes_to(&cid, data),
             });
         }
-        Ok(CarSlice {
-            roots: header.roots,
-            blocks,
-        })
+        Ok(CarSlice { roots, blocks })
     }
 
     /// The bytes of the block with this CID, checked against it.
@@ -149,7 +142,21 @@ impl<'a> CarSlice<'a> {
     }
 }
 
-fn hashes_to(cid: &Cid, data: &[u8]) -> bool {
+/// The roots of a CAR header's bytes, checked (canonical, version 1, 1 to 16 roots).
+pub(crate) fn header_roots(header_bytes: &[u8]) -> Result<Vec<Cid>, CarError> {
+    cbor::validate_exact(header_bytes).map_err(|e| CarError::Header(e.to_string()))?;
+    let header: Header = serde_ipld_dagcbor::from_slice(header_bytes)
+        .map_err(|e| CarError::Header(e.to_string()))?;
+    if header.version != 1 {
+        return Err(CarError::Version(header.version));
+    }
+    if header.roots.is_empty() || header.roots.len() > MAX_CAR_ROOTS {
+        return Err(CarError::Roots(header.roots.len()));
+    }
+    Ok(header.roots)
+}
+
+pub(crate) fn hashes_to(cid: &Cid, data: &[u8]) -> bool {
     cid.hash().digest() == Sha256::digest(data).as_slice()
 }
 

@@ -4,30 +4,33 @@
 //! A frame's CAR slice holds a handful of blocks, so it is searched in place; a whole repo
 //! export holds up to millions, so [`BlockMap`] indexes it once.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use cid::Cid;
 use sha2::Digest;
 
 use super::error::MstError;
-use crate::ipld::car::{Block, CarSlice};
+use crate::ipld::car::{Block, CarError, CarSlice};
+use crate::ipld::CarFile;
 
 /// Blocks by CID. `Ok(None)` means absent; a block whose bytes do not hash to its CID is an
-/// error, never data.
+/// error, never data. Borrowed where the blocks are in memory, owned where they are read from
+/// a spilled export.
 pub trait BlockSource {
-    fn block(&self, cid: &Cid) -> Result<Option<&[u8]>, MstError>;
+    fn block(&self, cid: &Cid) -> Result<Option<Cow<'_, [u8]>>, MstError>;
 }
 
-fn checked<'a>(block: &Block<'a>) -> Result<Option<&'a [u8]>, MstError> {
+fn checked<'a>(block: &Block<'a>) -> Result<Option<Cow<'a, [u8]>>, MstError> {
     if block.valid {
-        Ok(Some(block.data))
+        Ok(Some(Cow::Borrowed(block.data)))
     } else {
         Err(MstError::BadBlock(block.cid))
     }
 }
 
 impl BlockSource for CarSlice<'_> {
-    fn block(&self, cid: &Cid) -> Result<Option<&[u8]>, MstError> {
+    fn block(&self, cid: &Cid) -> Result<Option<Cow<'_, [u8]>>, MstError> {
         match self.blocks.iter().find(|b| &b.cid == cid) {
             Some(b) => checked(b),
             None => Ok(None),
@@ -81,10 +84,21 @@ impl<'a> BlockMap<'a> {
 }
 
 impl BlockSource for BlockMap<'_> {
-    fn block(&self, cid: &Cid) -> Result<Option<&[u8]>, MstError> {
+    fn block(&self, cid: &Cid) -> Result<Option<Cow<'_, [u8]>>, MstError> {
         match self.blocks.get(cid) {
             Some(b) => checked(b),
             None => Ok(None),
+        }
+    }
+}
+
+/// A spilled export: each block read back from its file (and owned).
+impl BlockSource for CarFile {
+    fn block(&self, cid: &Cid) -> Result<Option<Cow<'_, [u8]>>, MstError> {
+        match self.get(cid) {
+            Ok(found) => Ok(found.map(Cow::Owned)),
+            Err(CarError::HashMismatch { .. }) => Err(MstError::BadBlock(*cid)),
+            Err(e) => Err(MstError::Spool(e.to_string())),
         }
     }
 }
@@ -94,7 +108,7 @@ impl BlockSource for BlockMap<'_> {
 pub struct NoBlocks;
 
 impl BlockSource for NoBlocks {
-    fn block(&self, _cid: &Cid) -> Result<Option<&[u8]>, MstError> {
+    fn block(&self, _cid: &Cid) -> Result<Option<Cow<'_, [u8]>>, MstError> {
         Ok(None)
     }
 }

@@ -59,6 +59,9 @@ pub enum MstError {
     /// layer, a subtree below layer 0). Loading checks prevent it; this is the backstop.
     #[error("inconsistent tree: {0}")]
     Inconsistent(&'static str),
+    /// A spilled export could not be read back (ours: the disk, not the repository).
+    #[error("spilled export: {0}")]
+    Spool(String),
 }
 
 impl MstError {
@@ -77,6 +80,7 @@ impl MstError {
             MstError::BadNode { .. } => "bad_tree",
             MstError::BadKey(_) => "bad_key",
             MstError::TooDeep(_) | MstError::Inconsistent(_) => "bad_tree",
+            MstError::Spool(_) => "spool",
         }
     }
 }

@@ -17,7 +17,8 @@ use super::error::{CommitError, MstError};
 use super::key::KeyRule;
 use super::walk::Walk;
 use crate::ipld::car::{CarError, CarSlice};
-use crate::ipld::limits::MAX_REPO_CAR_BLOCKS;
+use crate::ipld::limits::{MAX_REPO_CAR_BLOCKS, MAX_SPOOLED_CAR_BLOCKS};
+use crate::ipld::CarFile;
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ExportError {
@@ -54,50 +55,62 @@ struct AnyVersion<'a> {
     rev: Option<&'a str>,
 }
 
-pub struct RepoExport<'a> {
-    pub car: CarSlice<'a>,
-    pub blocks: BlockMap<'a>,
+/// A parsed export over its blocks: a [`BlockMap`] over bytes in memory, or a [`CarFile`]
+/// for one spilled to disk. The walk is the same over either.
+pub struct RepoExport<B> {
+    pub blocks: B,
     pub commit: ExportCommit,
 }
 
-impl<'a> RepoExport<'a> {
-    pub fn parse(bytes: &'a [u8]) -> Result<RepoExport<'a>, ExportError> {
+impl<'a> RepoExport<BlockMap<'a>> {
+    pub fn parse(bytes: &'a [u8]) -> Result<RepoExport<BlockMap<'a>>, ExportError> {
         let car = CarSlice::parse_with_limit(bytes, MAX_REPO_CAR_BLOCKS)?;
         let blocks = BlockMap::from_car(&car);
-        let Some(&cid) = car.roots.first() else {
-            return Err(ExportError::Car(CarError::Roots(0)));
-        };
-        let block = match blocks.block(&cid) {
-            Ok(Some(b)) => b,
-            Ok(None) => return Err(ExportError::MissingCommit(cid)),
-            Err(_) => return Err(ExportError::BadCommitBlock(cid)),
-        };
-        crate::ipld::cbor::validate_exact(block)
-            .map_err(|e| ExportError::Commit(CommitError::Shape(e.to_string())))?;
-        let any: AnyVersion = serde_ipld_dagcbor::from_slice(block)
-            .map_err(|e| ExportError::Commit(CommitError::Shape(e.to_string())))?;
-        let v3 = match any.version {
-            3 => Some(Commit::decode(block).map_err(ExportError::Commit)?),
-            2 => None,
-            other => return Err(ExportError::Version(other)),
-        };
-        let commit = ExportCommit {
-            cid,
-            did: any.did.to_owned(),
-            version: any.version,
-            data: any.data,
-            rev: any.rev.map(str::to_owned),
-            v3,
-        };
-        Ok(RepoExport {
-            car,
-            blocks,
-            commit,
-        })
+        let commit = read_commit(&blocks, &car.roots)?;
+        Ok(RepoExport { blocks, commit })
     }
+}
 
+impl RepoExport<CarFile> {
+    /// Indexes the export in `file` (from its start) and reads its commit.
+    pub fn open(file: std::fs::File) -> Result<RepoExport<CarFile>, ExportError> {
+        let blocks = CarFile::index(file, MAX_SPOOLED_CAR_BLOCKS)?;
+        let commit = read_commit(&blocks, &blocks.roots.clone())?;
+        Ok(RepoExport { blocks, commit })
+    }
+}
+
+fn read_commit<B: BlockSource>(blocks: &B, roots: &[Cid]) -> Result<ExportCommit, ExportError> {
+    let Some(&cid) = roots.first() else {
+        return Err(ExportError::Car(CarError::Roots(0)));
+    };
+    let block = match blocks.block(&cid) {
+        Ok(Some(b)) => b,
+        Ok(None) => return Err(ExportError::MissingCommit(cid)),
+        Err(_) => return Err(ExportError::BadCommitBlock(cid)),
+    };
+    crate::ipld::cbor::validate_exact(&block)
+        .map_err(|e| ExportError::Commit(CommitError::Shape(e.to_string())))?;
+    let any: AnyVersion = serde_ipld_dagcbor::from_slice(&block)
+        .map_err(|e| ExportError::Commit(CommitError::Shape(e.to_string())))?;
+    let v3 = match any.version {
+        3 => Some(Commit::decode(&block).map_err(ExportError::Commit)?),
+        2 => None,
+        other => return Err(ExportError::Version(other)),
+    };
+    Ok(ExportCommit {
+        cid,
+        did: any.did.to_owned(),
+        version: any.version,
+        data: any.data,
+        rev: any.rev.map(str::to_owned),
+        v3,
+    })
+}
+
+impl<B: BlockSource> RepoExport<B> {
     /// Every (key, value CID) of the tree, in key order.
-    pub fn walk(&self) -> Walk<'_, BlockMap<'a>> {
+    pub fn walk(&self) -> Walk<'_, B> {
         Walk::new(&self.blocks, self.commit.data, KeyRule::RepoPath)
     }
 

@@ -24,10 +24,11 @@ pub fn load_node<S: BlockSource + ?Sized>(
     hi: Option<&[u8]>,
 ) -> Result<(NodeData, u8), MstError> {
     let bytes = blocks.block(&cid)?.ok_or(MstError::MissingBlock(cid))?;
-    let (data, key_layer) = NodeData::decode(bytes, rule).map_err(|problem| MstError::BadNode {
-        cid,
-        problem: Box::new(problem),
-    })?;
+    let (data, key_layer) =
+        NodeData::decode(&bytes, rule).map_err(|problem| MstError::BadNode {
+            cid,
+            problem: Box::new(problem),
+        })?;
     let layer = check_placement(&data, &cid, key_layer, expected, lo, hi)?;
     Ok((data, layer))
 }

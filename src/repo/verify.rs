@@ -169,7 +169,7 @@ pub fn read_commit(
             })
         }
     };
-    let commit = Commit::decode(bytes).map_err(|e| match e {
+    let commit = Commit::decode(&bytes).map_err(|e| match e {
         CommitError::Version(v) => VerifyError::BadVersion(v),
         other => VerifyError::BadCommit(other),
     })?;

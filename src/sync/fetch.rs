@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use thiserror::Error;
 
+use super::spool::{Spool, Spooled};
 use crate::changes::Hosting;
 use crate::identity::http::HttpGet;
 use crate::identity::limit::HostLimiter;
@@ -68,7 +69,7 @@ impl FetchError {
 
 /// A fetched export, where it came from, and the account's handle.
 pub struct Fetched {
-    pub car: Vec<u8>,
+    pub body: Spooled,
     pub host: String,
     pub handle: Option<String>,
 }
@@ -78,6 +79,9 @@ pub struct Fetcher {
     pub http: Arc<dyn HttpGet>,
     pub limiter: HostLimiter,
     pub max_bytes: usize,
+    /// Bytes of an export kept in memory; past them it goes to a temporary file
+    /// ([`DEFAULT_MEMORY`](super::spool::DEFAULT_MEMORY)).
+    pub spool_memory: usize,
     /// Check the document's handle both ways (as `#identity` events are), else take it as
     /// claimed.
     pub verify_handles: bool,
@@ -114,7 +118,17 @@ impl Fetcher {
             pds.trim_end_matches('/'),
             did
         );
-        let response = self.http.get(&url, ACCEPT_CAR, self.max_bytes)?;
+        let mut spool = Spool::new(self.spool_memory);
+        let response = self
+            .http
+            .get_into(&url, ACCEPT_CAR, self.max_bytes, &mut spool)
+            .map_err(|e| match e {
+                HttpError::Spool { message, .. } => HttpError::Spool {
+                    host: host.clone(),
+                    message,
+                },
+                other => other,
+            })?;
         if response.status == 429 {
             // The whole host waits, not only this repo: every fetch thread would hit it next.
             let wait = response.retry_after.unwrap_or(DEFAULT_PAUSE);
@@ -131,8 +145,12 @@ impl Fetcher {
                 retry_after: response.retry_after,
             });
         }
+        let body = spool.finish().map_err(|e| HttpError::Spool {
+            host: host.clone(),
+            message: e.to_string(),
+        })?;
         Ok(Fetched {
-            car: response.body,
+            body,
             host: pds,
             handle,
         })

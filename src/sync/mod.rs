@@ -6,6 +6,8 @@
 pub mod enumerate;
 pub mod fetch;
 pub mod snapshot;
+pub mod spill;
+pub mod spool;
 pub mod stage;
 pub mod writers;
 

@@ -35,8 +35,7 @@ pub struct StageSettings {
     pub wants: Option<Wants>,
 }
 
-/// Whether records of a collection are kept.
-pub type Wants = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+pub use super::snapshot::Wants;
 
 impl Default for StageSettings {
     fn default() -> Self {
@@ -235,13 +234,10 @@ fn fetch_loop(
         let fetched_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
         let command = match fetcher.fetch(&did) {
             Ok(f) => {
-                Stats::add(&stats.fetch_bytes, f.car.len() as u64);
-                match snapshot::read(&did, &f.car, &f.host, &fetched_at) {
+                Stats::add(&stats.fetch_bytes, f.body.len());
+                match snapshot::read_spooled(&did, f.body, &f.host, &fetched_at, wants) {
                     Ok(mut snap) => {
                         snap.handle = f.handle;
-                        if let Some(wants) = wants {
-                            snap.records.retain(|r| wants(&r.collection));
-                        }
                         SyncCommand::Snapshot(snap)
                     }
                     Err(e) => {

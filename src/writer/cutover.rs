@@ -4,17 +4,24 @@
 //! drained in seq order while they chain, and the repo's state set. A live event never sees a
 //! half-cut-over repo: they reach the same writer, after this transaction.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use diesel::prelude::*;
 
 use super::apply::apply_in;
+use super::keys::table_of;
 use super::{buffer, Indexing};
-use crate::changes::{Lookup, RepoState, Snapshot};
-use crate::db::repos;
+use crate::changes::{Lookup, RepoState, Snapshot, SnapshotRecord, SpillError};
+use crate::db::{held, repos};
 use crate::decode::{Commit, Op, OpAction, TypedEvent};
 
 /// Ops per planned chunk: a big repo streams through the planner, so memory stays bounded by
 /// the chunk, not the repo.
 const CHUNK_OPS: usize = 2000;
+
+/// Records of a repo listed whole into memory for the diff (a few MB); past it the diff goes
+/// chunk by chunk through the database.
+const HELD_IN_MEMORY: usize = 20_000;
 
 /// What a cutover did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -38,13 +45,26 @@ pub fn cutover(
     snap: &Snapshot,
     indexing: Indexing,
 ) -> QueryResult<CutoverStats> {
-    conn.transaction(|conn| cutover_in(conn, snap, indexing))
+    cutover_holding(conn, snap, indexing, HELD_IN_MEMORY)
+}
+
+/// [`cutover`], listing what we hold of the repo into memory only when it is at most
+/// `held_in_memory` records (else chunk by chunk): both ways give the same result, and the
+/// tests check that they do.
+pub fn cutover_holding(
+    conn: &mut PgConnection,
+    snap: &Snapshot,
+    indexing: Indexing,
+    held_in_memory: usize,
+) -> QueryResult<CutoverStats> {
+    conn.transaction(|conn| cutover_in(conn, snap, indexing, held_in_memory))
 }
 
 fn cutover_in(
     conn: &mut PgConnection,
     snap: &Snapshot,
     indexing: Indexing,
+    held_in_memory: usize,
 ) -> QueryResult<CutoverStats> {
     let mut stats = CutoverStats::default();
     if repos::lock_state(conn, &snap.did)? != Some(RepoState::Resyncing) {
@@ -62,48 +82,6 @@ fn cutover_in(
             .cut(super::plan::event_time(&snap.fetched_at)),
         ..live
     };
-    let mut held = repos::held_records(conn, &snap.did)?;
-    let mut ops = Vec::new();
-    for r in &snap.records {
-        let path = r.path();
-        let cid = r.cid.to_string();
-        let action = match held.remove(&path) {
-            Some(have) if have == cid => {
-                stats.unchanged += 1;
-                continue;
-            }
-            Some(_) => {
-                stats.updates += 1;
-                OpAction::Update
-            }
-            None => {
-                stats.creates += 1;
-                OpAction::Create
-            }
-        };
-        ops.push(Op {
-            action,
-            collection: r.collection.clone(),
-            rkey: r.rkey.clone(),
-            cid: Some(r.cid),
-            prev: None,
-            record: Some(r.record.clone()),
-        });
-    }
-    for path in held.into_keys() {
-        let Some((collection, rkey)) = path.split_once('/') else {
-            continue;
-        };
-        stats.deletes += 1;
-        ops.push(Op {
-            action: OpAction::Delete,
-            collection: collection.to_owned(),
-            rkey: rkey.to_owned(),
-            cid: None,
-            prev: None,
-            record: None,
-        });
-    }
     let commit = |ops: Vec<Op>| {
         TypedEvent::Commit(Commit {
             seq: 0,
@@ -121,19 +99,101 @@ fn cutover_in(
             proof: None,
         })
     };
-    // At least one commit, so the snapshot's rev is recorded even when nothing changed.
-    let mut rest = ops;
-    loop {
-        let tail = rest.split_off(rest.len().min(CHUNK_OPS));
+    let apply = |conn: &mut PgConnection, ops: Vec<Op>| {
         repos::clear_rev(conn, &snap.did)?;
-        let event = commit(rest);
-        // `held` listed every record of the repo in this transaction: a create is of a path we
-        // hold nothing at, so its row cannot exist and need not be looked up.
-        apply_in(conn, &[&event], &[], Lookup::TrustCreates, quiet)?;
-        if tail.is_empty() {
-            break;
+        // Every path of these ops was looked up in this transaction (the repo's whole holding,
+        // or the chunk's paths where they can be): a create is of a path we hold nothing at,
+        // so its row cannot exist and need not be looked up again.
+        apply_in(conn, &[&commit(ops)], &[], Lookup::TrustCreates, quiet)
+    };
+    // A repo holding little is listed whole; one holding more, chunk by chunk (see db::held).
+    let mut whole = held::held_records(conn, &snap.did, held_in_memory)?;
+    if whole.is_none() {
+        held::begin_chunked(conn)?;
+    }
+    let mut applied_any = false;
+    for chunk in snap.chunks(CHUNK_OPS) {
+        let chunk = chunk.map_err(unreadable)?;
+        let paths: Vec<String> = chunk.iter().map(SnapshotRecord::path).collect();
+        let mut found = match &mut whole {
+            Some(_) => BTreeMap::new(),
+            None => {
+                let tables = tables_of(&chunk);
+                held::held_at(conn, &snap.did, &tables, &paths)?
+            }
+        };
+        let mut ops = Vec::with_capacity(chunk.len());
+        for (r, path) in chunk.into_iter().zip(paths) {
+            let have = match &mut whole {
+                Some(map) => map.remove(&path),
+                None => found.remove(&path),
+            };
+            let action = match have {
+                Some(have) if have == r.cid.to_string() => {
+                    stats.unchanged += 1;
+                    continue;
+                }
+                Some(_) => {
+                    stats.updates += 1;
+                    OpAction::Update
+                }
+                None => {
+                    stats.creates += 1;
+                    OpAction::Create
+                }
+            };
+            ops.push(Op {
+                action,
+                collection: r.collection,
+                rkey: r.rkey,
+                cid: Some(r.cid),
+                prev: None,
+                record: Some(r.record),
+            });
         }
-        rest = tail;
+        if !ops.is_empty() {
+            apply(conn, ops)?;
+            applied_any = true;
+        }
+    }
+    // What we hold that the snapshot does not: deleted, with everything it counted.
+    let delete = |path: &str| {
+        let (collection, rkey) = path.split_once('/')?;
+        Some(Op {
+            action: OpAction::Delete,
+            collection: collection.to_owned(),
+            rkey: rkey.to_owned(),
+            cid: None,
+            prev: None,
+            record: None,
+        })
+    };
+    match whole {
+        Some(map) => {
+            let gone: Vec<Op> = map.keys().filter_map(|p| delete(p)).collect();
+            for ops in gone.chunks(CHUNK_OPS) {
+                stats.deletes += ops.len() as u64;
+                apply(conn, ops.to_vec())?;
+                applied_any = true;
+            }
+        }
+        None => {
+            held::collect_gone(conn, &snap.did)?;
+            let mut after = String::new();
+            loop {
+                let page = held::gone_after(conn, &snap.did, &after, CHUNK_OPS)?;
+                let Some(last) = page.last() else { break };
+                after = last.clone();
+                let ops: Vec<Op> = page.iter().filter_map(|p| delete(p)).collect();
+                stats.deletes += ops.len() as u64;
+                apply(conn, ops)?;
+                applied_any = true;
+            }
+        }
+    }
+    // At least one commit, so the snapshot's rev is recorded even when nothing changed.
+    if !applied_any {
+        apply(conn, Vec::new())?;
     }
 
     // The events held while the snapshot was fetched: those it already holds are skipped, the
@@ -178,4 +238,23 @@ fn cutover_in(
         )?;
     }
     Ok(stats)
+}
+
+/// The tables a chunk's records can already be in: each collection's own, and
+/// `generic_records` (where records of any collection can be kept whole).
+fn tables_of(chunk: &[SnapshotRecord]) -> Vec<&'static str> {
+    let mut tables: BTreeSet<&'static str> = BTreeSet::new();
+    tables.insert("generic_records");
+    for r in chunk {
+        if let Some(name) = table_of(&r.collection, &r.rkey).name() {
+            tables.insert(name);
+        }
+    }
+    tables.into_iter().collect()
+}
+
+/// Spilled records that cannot be read back fail the cutover (rolled back; the repo is
+/// retried), as a record the database refuses would.
+fn unreadable(e: SpillError) -> diesel::result::Error {
+    diesel::result::Error::DeserializationError(Box::new(e))
 }

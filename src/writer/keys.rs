@@ -24,6 +24,23 @@ pub enum Table {
     Generic,
 }
 
+impl Table {
+    /// The table's name; the profile is a column of `users`, not a table of its own.
+    pub fn name(self) -> Option<&'static str> {
+        Some(match self {
+            Table::Posts => "posts",
+            Table::Likes => "likes",
+            Table::Reposts => "reposts",
+            Table::Follows => "follows",
+            Table::Blocks => "blocks",
+            Table::Profile => return None,
+            Table::ListItems => "list_items",
+            Table::Kind(kind) => kind.table(),
+            Table::Generic => "generic_records",
+        })
+    }
+}
+
 pub fn table_of(collection: &str, rkey: &str) -> Table {
     match collection {
         records::POST => Table::Posts,

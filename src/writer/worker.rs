@@ -304,7 +304,7 @@ impl Writer {
                     snap.did,
                     snap.rev,
                     snap.host,
-                    snap.records.len(),
+                    snap.len(),
                     s.creates,
                     s.updates,
                     s.deletes,

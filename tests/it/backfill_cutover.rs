@@ -107,6 +107,7 @@ fn snapshot(did: &str, n: u64, records: &[(&str, &Rec)]) -> Snapshot {
         handle: Some(format!("{}.test", &did[8..])),
         fetched_at: time_of(1000),
         records,
+        spilled: None,
         refused: 0,
     }
 }
@@ -545,4 +546,83 @@ fn tracking_by_collection_fetches_only_repos_that_write_one() {
     let p1 = post("one", None, None);
     apply(conn, &commit(3, ALICE, 1, vec![create(&rkey(1), &p1)]));
     assert_eq!(state(conn, ALICE).as_deref(), Some("desynchronized"));
+}
+
+/// Bob's follows, users' counters and the repo's rev, as one comparable text.
+fn follows_state(conn: &mut PgConnection) -> String {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = Text)]
+        row: String,
+    }
+    let rows: Vec<Row> = diesel::sql_query(
+        "SELECT concat_ws(' ', uri, cid, following_did, created_at) AS row FROM follows \
+         UNION ALL SELECT concat_ws(' ', did, follows_count, followers_count) FROM user_aggregations \
+         UNION ALL SELECT concat_ws(' ', did, rev, data_cid, state) FROM repos ORDER BY 1",
+    )
+    .load(conn)
+    .expect("state");
+    rows.into_iter()
+        .map(|r| r.row)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn a_big_repo_is_diffed_in_chunks_as_it_is_in_memory() {
+    use crate::common::events::follow;
+    use skyindex::writer::cutover::cutover_holding;
+    // Bob follows 4,500 accounts (more than two chunks); then, fetched again: every fourth
+    // follow gone, every seventh re-made at the same path (another CID), 300 new.
+    let subjects: Vec<String> = (0..4800)
+        .map(|i| format!("did:plc:subject{i:09}"))
+        .collect();
+    let first: Vec<(String, Rec)> = (0..4500)
+        .map(|i| (rkey(10_000 + i as u64), follow(&subjects[i])))
+        .collect();
+    let second: Vec<(String, Rec)> = (0..4800)
+        .filter(|i| i >= &4500 || i % 4 != 0)
+        .map(|i| {
+            let rec = if i < 4500 && i % 7 == 0 {
+                follow(&subjects[i]).created_at("2025-02-02T00:00:00.000Z")
+            } else {
+                follow(&subjects[i])
+            };
+            (rkey(10_000 + i as u64), rec)
+        })
+        .collect();
+    let refs = |v: &[(String, Rec)]| -> Vec<(String, Rec)> { v.to_vec() };
+    let mut states = Vec::new();
+    for held_in_memory in [20_000, 0] {
+        let db = TestDb::new();
+        let conn = &mut db.conn();
+        let mut stats = Vec::new();
+        for (n, recs) in [(1, refs(&first)), (2, refs(&second))] {
+            repos::mark_desynchronized(conn, &[BOB.to_owned()]).expect("mark");
+            assert!(claim(conn, BOB));
+            let list: Vec<(&str, &Rec)> = recs.iter().map(|(k, r)| (k.as_str(), r)).collect();
+            let s = cutover_holding(conn, &snapshot(BOB, n, &list), synced(), held_in_memory)
+                .expect("cutover");
+            stats.push((s.creates, s.updates, s.deletes, s.unchanged));
+        }
+        let gone = (0..4500).filter(|i| i % 4 == 0).count() as u64;
+        let remade = (0..4500).filter(|i| i % 4 != 0 && i % 7 == 0).count() as u64;
+        assert_eq!(
+            stats,
+            vec![(4500, 0, 0, 0), (300, remade, gone, 4500 - gone - remade)],
+            "held in memory up to {held_in_memory}"
+        );
+        assert_eq!(
+            count(
+                conn,
+                &format!("SELECT follows_count AS n FROM user_aggregations WHERE did = '{BOB}'")
+            ),
+            4800 - gone as i64
+        );
+        states.push(follows_state(conn));
+    }
+    assert_eq!(
+        states[0], states[1],
+        "the same rows and counters either way"
+    );
 }

@@ -15,6 +15,7 @@ use skyindex::identity::limit::HostLimiter;
 use skyindex::identity::{Identities, IdentityConfig};
 use skyindex::repo::{KeyRule, NoBlocks, Tree};
 use skyindex::sync::fetch::{default_limits, Fetched};
+use skyindex::sync::spool::{Spool, Spooled};
 use skyindex::sync::{snapshot, FetchError, Fetcher, SnapshotError};
 
 use crate::common::events::{self, like, post, rkey, Rec, Ref};
@@ -24,6 +25,17 @@ use crate::identity::support::{plc, HttpServer, Reply};
 /// A v3 repository export of `did` at `rev` holding `records` (path → record), its commit
 /// signed with nothing anyone checks here (backfill trusts the PDS it asked; see README).
 pub fn export(did: &str, rev: &str, records: &[(String, &Rec)], drop_record: bool) -> Vec<u8> {
+    let (root, blocks) = export_blocks(did, rev, records, drop_record);
+    car(&[root], &blocks)
+}
+
+/// The commit's CID and every block of [`export`], commit last.
+fn export_blocks(
+    did: &str,
+    rev: &str,
+    records: &[(String, &Rec)],
+    drop_record: bool,
+) -> (Cid, Vec<(Cid, Vec<u8>)>) {
     let mut tree = Tree::empty(&NoBlocks, KeyRule::RepoPath);
     for (path, rec) in records {
         tree.insert(path.as_bytes(), rec.cid).expect("insert");
@@ -43,7 +55,24 @@ pub fn export(did: &str, rev: &str, records: &[(String, &Rec)], drop_record: boo
     ]));
     let commit_cid = cid_of(DAG_CBOR, &commit);
     blocks.push((commit_cid, commit));
-    car(&[commit_cid], &blocks)
+    (commit_cid, blocks)
+}
+
+/// `car` as a body spilled to a file, as the fetcher keeps a large one.
+fn spilled(car: &[u8]) -> Spooled {
+    let mut spool = Spool::new(0);
+    std::io::Write::write_all(&mut spool, car).expect("spool");
+    let body = spool.finish().expect("finish");
+    assert!(matches!(body, Spooled::File { .. }));
+    body
+}
+
+/// Every record of a snapshot, read back in chunks of `n` (from memory or its spill).
+fn all_records(snap: &skyindex::changes::Snapshot, n: usize) -> Vec<(String, Cid)> {
+    snap.chunks(n)
+        .flat_map(|c| c.expect("chunk"))
+        .map(|r| (r.path(), r.cid))
+        .collect()
 }
 
 fn doc(did: &str, pds: &str) -> String {
@@ -69,6 +98,7 @@ fn fetcher(plc_url: &str, allow_private: bool, max_bytes: usize, timeout: Durati
         http: Arc::new(UreqClient::new(&http)),
         limiter: HostLimiter::new(default_limits()),
         max_bytes,
+        spool_memory: 1 << 20,
         verify_handles: false,
     }
 }
@@ -112,14 +142,19 @@ fn a_repository_is_fetched_walked_and_decoded() {
     let car = export(&did, &events::rev(7), &all, false);
     let s = server(did.clone(), move || Reply::ok(car.clone()));
     let f = fetcher(&s.url(""), true, 1 << 20, Duration::from_secs(5));
-    let Fetched { car, host, handle } = f.fetch(&did).expect("fetch");
+    let Fetched { body, host, handle } = f.fetch(&did).expect("fetch");
     assert_eq!(
         handle.as_deref(),
         Some("alice.test"),
         "as the document claims it"
     );
     assert_eq!(host, s.url(""));
-    let snap = snapshot::read(&did, &car, &host, "2026-01-01T00:00:00Z").expect("read");
+    assert!(
+        matches!(body, Spooled::Memory(_)),
+        "a small body stays in memory"
+    );
+    let snap =
+        snapshot::read_spooled(&did, body, &host, "2026-01-01T00:00:00Z", None).expect("read");
     assert_eq!(snap.rev, events::rev(7));
     let paths: Vec<String> = snap.records.iter().map(|r| r.path()).collect();
     let mut want: Vec<String> = all.iter().map(|(p, _)| p.clone()).collect();
@@ -408,4 +443,135 @@ fn repos_holding_a_collection_are_listed_by_it() {
     let (repos, next) = page(next.as_deref());
     assert_eq!(repos[0].did, b);
     assert_eq!(next, None);
+}
+
+#[test]
+fn an_export_spilled_to_disk_reads_as_one_in_memory() {
+    let did = plc(11);
+    let likes: Vec<(String, Rec)> = (0..700)
+        .map(|i| {
+            (
+                format!("app.bsky.feed.like/{}", rkey(100 + i)),
+                like(&Ref::phantom_post("did:plc:bob", &rkey(i))),
+            )
+        })
+        .collect();
+    let (recs, note) = records();
+    let mut all: Vec<(String, &Rec)> = recs.iter().map(|(p, r)| (p.clone(), r)).collect();
+    all.extend(likes.iter().map(|(p, r)| (p.clone(), r)));
+    all.push((format!("com.example.note/{}", rkey(3)), &note));
+    // A post its lexicon refuses (its text is a number): its bytes, under a valid one's name.
+    let mut bad = post("x", None, None);
+    bad.bytes = encode(&map(vec![
+        ("$type", text("app.bsky.feed.post")),
+        ("text", Ipld::Integer(5)),
+        ("createdAt", text("2024-01-01T00:00:00Z")),
+    ]));
+    bad.cid = cid_of(DAG_CBOR, &bad.bytes);
+    all.push((format!("app.bsky.feed.post/{}", rkey(5)), &bad));
+    let car = export(&did, &events::rev(7), &all, false);
+    let memory = snapshot::read(&did, &car, "h", "t").expect("in memory");
+    assert!(memory.spilled.is_none());
+    assert_eq!(memory.refused, 1, "the post whose text is a number");
+    // Through the fetcher told to keep nothing in memory: the body and the records spill.
+    let served = car.clone();
+    let s = server(did.clone(), move || Reply::ok(served.clone()));
+    let mut f = fetcher(&s.url(""), true, 1 << 20, Duration::from_secs(5));
+    f.spool_memory = 0;
+    let Fetched { body, host, .. } = f.fetch(&did).expect("fetch");
+    assert!(matches!(body, Spooled::File { .. }), "{body:?}");
+    assert_eq!(body.len(), car.len() as u64);
+    let snap = snapshot::read_spooled(&did, body, &host, "t", None).expect("spilled");
+    assert!(snap.records.is_empty() && snap.spilled.is_some());
+    assert_eq!((snap.len(), snap.refused), (memory.len(), 1));
+    assert_eq!((&snap.rev, snap.data), (&memory.rev, memory.data));
+    let want = all_records(&memory, 1000);
+    assert_eq!(want.len(), 703);
+    for n in [1, 7, 2000] {
+        assert_eq!(all_records(&snap, n), want, "in chunks of {n}");
+    }
+    // Read again from the first: a cutover retried after a database error reads it anew.
+    assert_eq!(all_records(&snap, 64), want);
+    // The collections kept, as --collections keeps them.
+    let only_likes: skyindex::sync::stage::Wants =
+        std::sync::Arc::new(|c: &str| c == "app.bsky.feed.like");
+    let snap = snapshot::read_spooled(&did, spilled(&car), "h", "t", Some(&only_likes))
+        .expect("likes only");
+    assert_eq!((snap.len(), snap.refused), (701, 0));
+}
+
+#[test]
+fn hostile_exports_spilled_to_disk_give_typed_errors() {
+    let did = plc(12);
+    let (recs, _) = records();
+    let all: Vec<(String, &Rec)> = recs.iter().map(|(p, r)| (p.clone(), r)).collect();
+    let read = |car: &[u8]| snapshot::read_spooled(&did, spilled(car), "h", "t", None);
+    let car = export(&did, &events::rev(1), &all, false);
+    assert_eq!(read(&car).expect("whole").len(), 2);
+    // Truncated anywhere: in the header, in a block.
+    for cut in [3, car.len() / 2, car.len() - 10] {
+        let e = read(&car[..cut]).err();
+        assert!(
+            matches!(e, Some(SnapshotError::Export(_))),
+            "cut at {cut}: {e:?}"
+        );
+    }
+    // A block length claiming gigabytes, and one over the limit for a block.
+    for claim in [1u64 << 33, 5 << 20] {
+        let mut long = car.clone();
+        let mut n = claim;
+        while n >= 0x80 {
+            long.push((n as u8) | 0x80);
+            n >>= 7;
+        }
+        long.push(n as u8);
+        long.extend_from_slice(&[0u8; 64]);
+        let e = read(&long).err();
+        assert!(
+            matches!(e, Some(SnapshotError::Export(_))),
+            "{claim}: {e:?}"
+        );
+    }
+    // A record block missing, another DID's commit.
+    let holes = export(&did, &events::rev(1), &all, true);
+    assert!(matches!(
+        read(&holes),
+        Err(SnapshotError::MissingRecord { .. })
+    ));
+    assert!(matches!(
+        snapshot::read_spooled(&plc(13), spilled(&car), "h", "t", None),
+        Err(SnapshotError::WrongDid { .. })
+    ));
+    // A record block whose bytes are not its CID's: refused, never read as the record.
+    let (root, mut blocks) = export_blocks(&did, &events::rev(1), &all, false);
+    let record = recs[0].1.cid;
+    let damaged: Vec<(Cid, Vec<u8>)> = blocks
+        .iter()
+        .map(|(c, b)| {
+            let mut b = b.clone();
+            if *c == record {
+                let last = b.len() - 1;
+                b[last] ^= 1;
+            }
+            (*c, b)
+        })
+        .collect();
+    let e = read(&car_of(root, &damaged)).err();
+    assert!(
+        matches!(e, Some(SnapshotError::Tree(skyindex::repo::MstError::BadBlock(c))) if c == record),
+        "{e:?}"
+    );
+    // The same CID twice, the damaged copy first: the copy that matches is the one read.
+    let mut twice = damaged
+        .iter()
+        .filter(|(c, _)| *c == record)
+        .cloned()
+        .collect::<Vec<_>>();
+    twice.append(&mut blocks);
+    let snap = read(&car_of(root, &twice)).expect("a good copy is there");
+    assert_eq!(snap.len(), 2);
+}
+
+fn car_of(root: Cid, blocks: &[(Cid, Vec<u8>)]) -> Vec<u8> {
+    car(&[root], blocks)
 }
