@@ -194,8 +194,9 @@ pub struct BackfillArgs {
     /// getRepo requests in flight toward one PDS.
     #[arg(long, env = "SKYINDEX_BACKFILL_HOST_IN_FLIGHT", default_value_t = 4)]
     pub backfill_host_in_flight: usize,
-    /// Largest repository export read, in MiB.
-    #[arg(long, env = "SKYINDEX_BACKFILL_MAX_MIB", default_value_t = 512)]
+    /// Largest repository export read, in MiB (past 8 MiB an export is kept on disk, in
+    /// `TMPDIR`, not in memory).
+    #[arg(long, env = "SKYINDEX_BACKFILL_MAX_MIB", default_value_t = 4096)]
     pub backfill_max_mib: usize,
     /// Longest one getRepo may take, body included (e.g. 5m).
     #[arg(long, env = "SKYINDEX_BACKFILL_TIMEOUT", default_value = "5m")]

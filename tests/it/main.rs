@@ -1,6 +1,7 @@
 //! One integration-test binary, one module per topic, so the suite compiles once.
 
 mod appview_oracle;
+mod backfill_big;
 mod backfill_cutover;
 mod backfill_fetch;
 mod backfill_live;
