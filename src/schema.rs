@@ -1004,6 +1004,8 @@ diesel::table! {
         indexed_at -> Timestamptz,
         /// app.bsky.actor.profile joinedViaStarterPack: the starter pack the account joined through (a pack's joined count is the number of rows naming it).
         joined_via_starter_pack_uri -> Nullable<Text>,
+        /// The MST root (data CID) after the last commit or snapshot applied; a commit whose prevData differs breaks the chain.
+        data_cid -> Nullable<Text>,
     }
 }
 

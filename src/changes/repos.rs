@@ -88,6 +88,8 @@ pub struct RepoStatus {
     pub hosting: Hosting,
     /// The last rev applied (`users.rev`).
     pub rev: Option<String>,
+    /// The MST root after it (`users.data_cid`), when known.
+    pub data: Option<String>,
     /// The account is deleted (`users.status`): nothing of it is fetched or applied.
     pub deleted: bool,
 }

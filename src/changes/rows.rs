@@ -116,6 +116,8 @@ pub struct UserState {
     pub rev: Option<String>,
     pub created_at: DateTime<Utc>,
     pub indexed_at: DateTime<Utc>,
+    /// The MST root after the last commit applied (see `prevData`).
+    pub data_cid: Option<String>,
 }
 
 /// The profile columns of an account, all `None` when the profile record is deleted.

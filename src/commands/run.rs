@@ -149,7 +149,10 @@ pub(super) fn fetcher(
         identities,
         http: Arc::new(UreqClient::new(&http)),
         limiter: HostLimiter::new(limits),
+        relay: config.pipeline.source.http_origin(),
+        relay_paused: std::sync::Mutex::new(None),
         max_bytes: b.max_bytes,
+        verify_signatures: config.pipeline.verify.mode != crate::verify::VerifyMode::Off,
         spool_memory: crate::sync::spool::DEFAULT_MEMORY,
         verify_handles: config.pipeline.verify.handles,
     })

@@ -29,22 +29,26 @@ pub fn load_status(
                     state: RepoState::parse(&state),
                     hosting: Hosting::parse(&hosting).unwrap_or(Hosting::Active),
                     rev: None,
+                    data: None,
                     deleted: false,
                 },
             );
         }
-        let held: Vec<(String, Option<String>, Option<String>)> = users::table
+        type Held = (String, Option<String>, Option<String>, Option<String>);
+        let held: Vec<Held> = users::table
             .filter(users::did.eq_any(chunk))
-            .select((users::did, users::rev, users::status))
+            .select((users::did, users::rev, users::status, users::data_cid))
             .load(conn)?;
-        for (did, rev, status) in held {
+        for (did, rev, status, data) in held {
             let entry = out.entry(did).or_insert(RepoStatus {
                 state: None,
                 hosting: Hosting::Active,
                 rev: None,
+                data: None,
                 deleted: false,
             });
             entry.rev = rev;
+            entry.data = data;
             entry.deleted = status.as_deref() == Some("deleted");
         }
     }

@@ -41,6 +41,7 @@ pub fn write_plan(conn: &mut PgConnection, plan: &Plan) -> QueryResult<()> {
                 users::status.eq(excluded(users::status)),
                 users::rev.eq(excluded(users::rev)),
                 users::indexed_at.eq(excluded(users::indexed_at)),
+                users::data_cid.eq(excluded(users::data_cid)),
             ))
             .execute(conn)?;
     }

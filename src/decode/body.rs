@@ -84,15 +84,15 @@ pub(super) fn commit(body: &[u8], keep_proof: bool) -> Result<Commit, DecodeErro
         });
     }
     // tooBig commits (deprecated) may come without blocks; their records are then missing.
-    let car = if raw.blocks.is_empty() {
-        None
+    let (car, data) = if raw.blocks.is_empty() {
+        (None, None)
     } else {
         let car = CarSlice::parse(raw.blocks)?;
         if car.roots[0] != raw.commit {
             return Err(invalid(T, "CAR root is not the commit CID"));
         }
-        check_commit_block(&car, &raw.commit, &raw.repo, &raw.rev)?;
-        Some(car)
+        let data = check_commit_block(&car, &raw.commit, &raw.repo, &raw.rev)?;
+        (Some(car), data)
     };
     let mut ops = Vec::with_capacity(raw.ops.len());
     let mut invalid_ops = Vec::new();
@@ -127,6 +127,7 @@ pub(super) fn commit(body: &[u8], keep_proof: bool) -> Result<Commit, DecodeErro
         ops,
         invalid: invalid_ops,
         prev_data: raw.prev_data,
+        data,
         time: raw.time,
         too_big: raw.too_big,
         rebase: raw.rebase,
@@ -173,16 +174,21 @@ struct CommitBlock<'a> {
     did: &'a str,
     rev: &'a str,
     version: u64,
+    /// Always there in a real commit; a block without it is judged by verification, not here.
+    #[serde(default)]
+    data: Option<Cid>,
 }
 
 /// The signed commit block must be in the slice and name the same repo and rev as the frame:
 /// otherwise the frame's claims about whose records these are have nothing behind them.
+/// Returns the commit's `data` (the repo's MST root after it), which the next commit's
+/// `prevData` must name.
 fn check_commit_block(
     car: &CarSlice<'_>,
     cid: &Cid,
     repo: &str,
     rev: &str,
-) -> Result<(), DecodeError> {
+) -> Result<Option<Cid>, DecodeError> {
     const T: &str = "#commit";
     let bytes = car
         .get(cid)
@@ -200,7 +206,7 @@ fn check_commit_block(
     if block.version != 3 && block.version != 2 {
         return Err(invalid(T, format!("commit version {}", block.version)));
     }
-    Ok(())
+    Ok(block.data)
 }
 
 fn typed_op(op: RawOp, car: Option<&CarSlice<'_>>) -> Result<Op, InvalidOp> {
@@ -259,13 +265,19 @@ pub(super) fn sync(body: &[u8], keep_proof: bool) -> Result<SyncEvent, DecodeErr
     }
     let car = CarSlice::parse(raw.blocks)?;
     let commit = car.roots[0];
-    car.get(&commit)?;
+    // The repo's MST root at this rev, when the commit block says it plainly: what decides
+    // whether the repo changed under us (verification checks the block itself).
+    let data = serde_ipld_dagcbor::from_slice::<CommitBlock>(car.get(&commit)?)
+        .ok()
+        .filter(|b| b.did == raw.did && b.rev == raw.rev)
+        .and_then(|b| b.data);
     Ok(SyncEvent {
         seq: raw.seq,
         did: raw.did,
         rev: raw.rev,
         time: raw.time,
         commit: Some(commit),
+        data,
         proof: keep_proof.then(|| Box::new(proof_of(raw.blocks, &car, &[]))),
     })
 }

@@ -134,6 +134,9 @@ pub struct Commit {
     /// Ops we do not index, with the reason; the rest of the commit still applies.
     pub invalid: Vec<InvalidOp>,
     pub prev_data: Option<Cid>,
+    /// The repo's MST root after this commit (its commit block's `data`); absent when the
+    /// frame carried no blocks.
+    pub data: Option<Cid>,
     pub time: String,
     pub too_big: bool,
     pub rebase: bool,
@@ -203,6 +206,8 @@ pub struct SyncEvent {
     pub time: String,
     /// The commit block's CID (the CAR slice's root).
     pub commit: Option<Cid>,
+    /// The repo's MST root at this rev (the commit block's `data`).
+    pub data: Option<Cid>,
     /// The CAR slice (the signed commit block), for verification; dropped before routing.
     pub proof: Option<Box<Proof>>,
 }

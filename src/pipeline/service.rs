@@ -306,22 +306,10 @@ fn enumerate_settings(
     start: Start,
     outdated: &Arc<AtomicBool>,
 ) -> Option<EnumerateSettings> {
-    let SourceSpec::Relay(url) = &settings.source else {
-        return None;
-    };
     if !b.enumerate {
         return None;
     }
-    let scheme = if url.scheme() == "ws" {
-        "http"
-    } else {
-        "https"
-    };
-    let host = url.host_str()?;
-    let base = match url.port() {
-        Some(p) => format!("{scheme}://{host}:{p}"),
-        None => format!("{scheme}://{host}"),
-    };
+    let base = settings.source.http_origin()?;
     Some(EnumerateSettings {
         base,
         service: settings.service.clone(),

@@ -22,6 +22,26 @@ pub enum SourceSpec {
     File(PathBuf),
 }
 
+impl SourceSpec {
+    /// The relay's HTTP origin (`https://host[:port]`, `http://` for a `ws://` relay), where its
+    /// XRPC methods (listRepos, getRepo) are asked; `None` for a file.
+    pub fn http_origin(&self) -> Option<String> {
+        let SourceSpec::Relay(url) = self else {
+            return None;
+        };
+        let scheme = if url.scheme() == "ws" {
+            "http"
+        } else {
+            "https"
+        };
+        let host = url.host_str()?;
+        Some(match url.port() {
+            Some(p) => format!("{scheme}://{host}:{p}"),
+            None => format!("{scheme}://{host}"),
+        })
+    }
+}
+
 /// One binary WebSocket message, as received.
 #[derive(Debug)]
 pub struct RawFrame {

@@ -1,15 +1,20 @@
 //! Fetching a whole repository (`com.atproto.sync.getRepo`, never `since=`: a diff cannot list
-//! deletes) from the PDS its DID document names, through the guarded HTTP client (timeouts,
-//! size cap, bounded redirects, TLS, private addresses refused unless allowed) and a per-host
-//! limit (requests in flight and a token bucket), so a PDS sees a few requests a second from us.
+//! deletes): from the relay first when there is one (it answers with a redirect to the repo's
+//! current PDS), else, or when the relay fails, from the PDS its DID document names; through
+//! the guarded HTTP client (timeouts, size cap, bounded redirects, TLS, private addresses
+//! refused unless allowed, redirect targets included) and a per-PDS limit (requests in flight
+//! and a token bucket), so a PDS sees a few requests a second from us whichever way we ask.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use log::debug;
 
 use thiserror::Error;
 
 use super::spool::{Spool, Spooled};
 use crate::changes::Hosting;
+use crate::identity::document::SigningKey;
 use crate::identity::http::HttpGet;
 use crate::identity::limit::HostLimiter;
 use crate::identity::{HttpError, Identities, ResolveError};
@@ -67,18 +72,28 @@ impl FetchError {
     }
 }
 
-/// A fetched export, where it came from, and the account's handle.
+/// A fetched export, where it came from, the account's handle and its signing key (as its DID
+/// document states them).
 pub struct Fetched {
     pub body: Spooled,
     pub host: String,
     pub handle: Option<String>,
+    pub key: Option<SigningKey>,
+    /// Through the relay (else from the PDS directly).
+    pub via_relay: bool,
 }
 
 pub struct Fetcher {
     pub identities: Arc<Identities>,
     pub http: Arc<dyn HttpGet>,
     pub limiter: HostLimiter,
+    /// The relay's HTTP origin (`https://host`), asked first; `None`: the PDS only.
+    pub relay: Option<String>,
+    /// Until when the relay is not asked (it answered 429).
+    pub relay_paused: Mutex<Option<Instant>>,
     pub max_bytes: usize,
+    /// Check each snapshot's commit signature against the account's key (`--verify` not off).
+    pub verify_signatures: bool,
     /// Bytes of an export kept in memory; past them it goes to a temporary file
     /// ([`DEFAULT_MEMORY`](super::spool::DEFAULT_MEMORY)).
     pub spool_memory: usize,
@@ -102,10 +117,7 @@ impl Fetcher {
             doc.handle.clone()
         };
         let pds = doc.pds.clone().ok_or(FetchError::NoPds)?;
-        let host = url::Url::parse(&pds)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_owned))
-            .unwrap_or_else(|| pds.clone());
+        let host = host_of(&pds);
         let _permit = self
             .limiter
             .acquire(&host)
@@ -113,48 +125,105 @@ impl Fetcher {
                 retry_in: self.limiter.paused_for(&host),
                 host: host.clone(),
             })?;
+        let key = doc.signing_key.clone();
+        if let Some(relay) = self.relay_now() {
+            let url = format!("{relay}/xrpc/com.atproto.sync.getRepo?did={did}");
+            match self.get(&url, &host_of(relay), false) {
+                Ok(body) => {
+                    return Ok(Fetched {
+                        body,
+                        host: pds,
+                        handle,
+                        key,
+                        via_relay: true,
+                    })
+                }
+                // The relay speaks for the network: a repo it says is gone or taken down is.
+                Err(e) if e.hosting().is_some() => return Err(e),
+                Err(e) => {
+                    if let Some(wait) = e.retry_after() {
+                        self.pause_relay(wait);
+                    }
+                    debug!("backfill: did={did} relay fetch failed ({e}); asking {host}");
+                }
+            }
+        }
         let url = format!(
             "{}/xrpc/com.atproto.sync.getRepo?did={}",
             pds.trim_end_matches('/'),
             did
         );
+        let body = self.get(&url, &host, true)?;
+        Ok(Fetched {
+            body,
+            host: pds,
+            handle,
+            key,
+            via_relay: false,
+        })
+    }
+
+    fn relay_now(&self) -> Option<&str> {
+        let relay = self.relay.as_deref()?;
+        let mut paused = self.relay_paused.lock().unwrap_or_else(|p| p.into_inner());
+        match *paused {
+            Some(until) if Instant::now() < until => None,
+            _ => {
+                *paused = None;
+                Some(relay)
+            }
+        }
+    }
+
+    fn pause_relay(&self, wait: Duration) {
+        let mut paused = self.relay_paused.lock().unwrap_or_else(|p| p.into_inner());
+        *paused = Some(Instant::now() + wait);
+    }
+
+    /// One getRepo, its body spooled; a 429 from a PDS (`limited`) pauses that host (the
+    /// relay's is the caller's to handle: it is not one of the limiter's hosts).
+    fn get(&self, url: &str, host: &str, limited: bool) -> Result<Spooled, FetchError> {
         let mut spool = Spool::new(self.spool_memory);
         let response = self
             .http
-            .get_into(&url, ACCEPT_CAR, self.max_bytes, &mut spool)
+            .get_into(url, ACCEPT_CAR, self.max_bytes, &mut spool)
             .map_err(|e| match e {
                 HttpError::Spool { message, .. } => HttpError::Spool {
-                    host: host.clone(),
+                    host: host.to_owned(),
                     message,
                 },
                 other => other,
             })?;
-        if response.status == 429 {
+        if response.status == 429 && limited {
             // The whole host waits, not only this repo: every fetch thread would hit it next.
             let wait = response.retry_after.unwrap_or(DEFAULT_PAUSE);
-            self.limiter.pause(&host, wait);
+            self.limiter.pause(host, wait);
         }
         if response.status != 200 {
             let error = serde_json::from_slice::<serde_json::Value>(&response.body)
                 .ok()
                 .and_then(|v| v["error"].as_str().map(|e| e.chars().take(64).collect()));
             return Err(FetchError::Status {
-                host,
+                host: host.to_owned(),
                 status: response.status,
                 error,
                 retry_after: response.retry_after,
             });
         }
-        let body = spool.finish().map_err(|e| HttpError::Spool {
-            host: host.clone(),
-            message: e.to_string(),
-        })?;
-        Ok(Fetched {
-            body,
-            host: pds,
-            handle,
+        spool.finish().map_err(|e| {
+            FetchError::Http(HttpError::Spool {
+                host: host.to_owned(),
+                message: e.to_string(),
+            })
         })
     }
+}
+
+fn host_of(origin: &str) -> String {
+    url::Url::parse(origin)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_else(|| origin.to_owned())
 }
 
 /// The per-host limits for getRepo: near the reference PDS's own (about 20 getRepo/s per host),

@@ -9,8 +9,9 @@ use thiserror::Error;
 use super::spill::SpillWriter;
 use super::spool::Spooled;
 use crate::changes::{Snapshot, SnapshotRecord};
+use crate::crypto::PublicKey;
 use crate::records::Record;
-use crate::repo::{BlockSource, ExportError, MstError, RepoExport};
+use crate::repo::{BlockSource, ExportCommit, ExportError, MstError, RepoExport};
 
 /// Whether records of a collection are kept (`--collections`).
 pub type Wants = std::sync::Arc<dyn Fn(&str) -> bool + Send + Sync>;
@@ -31,6 +32,8 @@ pub enum SnapshotError {
     BadKey(String),
     #[error("record {path}: block {cid} is missing")]
     MissingRecord { path: String, cid: cid::Cid },
+    #[error("commit signature does not verify with the account's key: {0}")]
+    Signature(String),
     /// Ours, not the repository's: the spilled export or records could not be written or read.
     #[error("spool: {0}")]
     Spool(String),
@@ -57,16 +60,22 @@ pub fn read(
 /// Reads a fetched body as the repository of `did`, keeping only the collections `wants`
 /// keeps: in memory when the body was small enough to be kept there, else from its file with
 /// the records spilled to another, so memory stays bounded whatever the repository's size.
+///
+/// With `key`, the commit's signature must verify with it (the account's key from its DID
+/// document), else the export is refused: a PDS, or anyone between, cannot make us index
+/// records the account did not sign.
 pub fn read_spooled(
     did: &str,
     body: Spooled,
     host: &str,
     fetched_at: &str,
     wants: Option<&Wants>,
+    key: Option<&PublicKey>,
 ) -> Result<Snapshot, SnapshotError> {
     let file = match body {
         Spooled::Memory(car) => {
             let export = RepoExport::parse(&car)?;
+            signed(&export.commit, key)?;
             let mut records = Vec::new();
             let (refused, _) = walk(did, &export, wants, |r, _| {
                 records.push(r);
@@ -79,6 +88,7 @@ pub fn read_spooled(
         Spooled::File { file, .. } => file,
     };
     let export = RepoExport::open(file)?;
+    signed(&export.commit, key)?;
     let mut spill = SpillWriter::new().map_err(spool_error)?;
     let (refused, _) = walk(did, &export, wants, |r, block| {
         spill
@@ -95,6 +105,14 @@ pub fn read_spooled(
         Some(Box::new(spilled)),
         refused,
     ))
+}
+
+fn signed(commit: &ExportCommit, key: Option<&PublicKey>) -> Result<(), SnapshotError> {
+    let (Some(key), Some(v3)) = (key, &commit.v3) else {
+        return Ok(());
+    };
+    v3.verify_signature(key)
+        .map_err(|e| SnapshotError::Signature(e.to_string()))
 }
 
 fn spool_error(e: std::io::Error) -> SnapshotError {

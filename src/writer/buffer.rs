@@ -19,6 +19,9 @@ struct Held {
     sync: bool,
     time: String,
     prev_data: Option<Cid>,
+    /// Absent from rows written before it was kept.
+    #[serde(default)]
+    data: Option<Cid>,
     ops: Vec<HeldOp>,
 }
 
@@ -54,6 +57,7 @@ pub fn encode(event: &TypedEvent) -> Option<Vec<u8>> {
             sync: false,
             time: c.time.clone(),
             prev_data: c.prev_data,
+            data: c.data,
             ops: c
                 .ops
                 .iter()
@@ -83,6 +87,7 @@ pub fn encode(event: &TypedEvent) -> Option<Vec<u8>> {
             sync: true,
             time: s.time.clone(),
             prev_data: None,
+            data: s.data,
             ops: Vec::new(),
         },
         _ => return None,
@@ -101,6 +106,7 @@ pub fn decode(bytes: &[u8]) -> Result<TypedEvent, BufferError> {
             rev: held.rev,
             time: held.time,
             commit: held.commit,
+            data: held.data,
             proof: None,
         }));
     }
@@ -141,6 +147,7 @@ pub fn decode(bytes: &[u8]) -> Result<TypedEvent, BufferError> {
         ops,
         invalid: Vec::new(),
         prev_data: held.prev_data,
+        data: held.data,
         time: held.time,
         too_big: false,
         rebase: false,

@@ -10,7 +10,7 @@ use diesel::prelude::*;
 
 use super::apply::apply_in;
 use super::keys::table_of;
-use super::{buffer, Indexing};
+use super::{buffer, repo_sync, Indexing};
 use crate::changes::{Lookup, RepoState, Snapshot, SnapshotRecord, SpillError};
 use crate::db::{held, repos};
 use crate::decode::{Commit, Op, OpAction, TypedEvent};
@@ -92,6 +92,7 @@ fn cutover_in(
             ops,
             invalid: Vec::new(),
             prev_data: None,
+            data: Some(snap.data),
             time: snap.fetched_at.clone(),
             too_big: false,
             rebase: false,
@@ -199,6 +200,7 @@ fn cutover_in(
     // The events held while the snapshot was fetched: those it already holds are skipped, the
     // rest must chain on from its rev.
     let mut rev = snap.rev.clone();
+    let mut data = Some(snap.data.to_string());
     let mut drained = Vec::new();
     for row in repos::buffer_take(conn, &snap.did)? {
         if row.rev.as_str() <= rev.as_str() {
@@ -206,8 +208,12 @@ fn cutover_in(
             continue;
         }
         match buffer::decode(&row.event) {
-            Ok(TypedEvent::Commit(c)) if c.since.as_deref() == Some(rev.as_str()) => {
+            Ok(TypedEvent::Commit(c))
+                if c.since.as_deref() == Some(rev.as_str())
+                    && repo_sync::chains(c.prev_data.as_ref(), data.as_deref()) =>
+            {
                 rev = c.rev.clone();
+                data = c.data.map(|d| d.to_string());
                 drained.push(TypedEvent::Commit(c));
             }
             _ => {

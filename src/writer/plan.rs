@@ -160,6 +160,7 @@ pub fn plan(
                 let user = p.user(&s.did, time);
                 if user.rev.as_deref().is_none_or(|r| r < s.rev.as_str()) {
                     user.rev = Some(s.rev.clone());
+                    user.data_cid = s.data.map(|d| d.to_string());
                     user.indexed_at = user.indexed_at.max(time);
                     p.users_dirty.insert(s.did.clone());
                 }
@@ -186,6 +187,7 @@ impl Planner<'_> {
                 rev: None,
                 created_at: time,
                 indexed_at: time,
+                data_cid: None,
             }
         })
     }
@@ -231,6 +233,8 @@ impl Planner<'_> {
             }
         }
         user.rev = Some(c.rev.clone());
+        // Unknown when the frame had no blocks: then the next commit's prevData is not checked.
+        user.data_cid = c.data.map(|d| d.to_string());
         user.indexed_at = user.indexed_at.max(time);
         if held.is_some() && c.since != held {
             self.stats.rev_gaps += 1;

@@ -33,6 +33,15 @@ pub struct Triage<'e> {
     pub stats: TriageStats,
 }
 
+/// A commit chains on from the root we hold unless both are known and differ (`prevData` is
+/// optional in the protocol, and we may not know the root: a frame without blocks).
+pub fn chains(prev_data: Option<&cid::Cid>, held: Option<&str>) -> bool {
+    match (prev_data, held) {
+        (Some(p), Some(h)) => p.to_string() == h,
+        _ => true,
+    }
+}
+
 fn hosting_of(active: bool, status: Option<&AccountStatus>) -> Option<Hosting> {
     if active {
         return Some(Hosting::Active);
@@ -66,6 +75,7 @@ pub fn triage<'e>(
             state: None,
             hosting: Hosting::Active,
             rev: None,
+            data: None,
             deleted: false,
         });
         let mut set = |st: &mut RepoStatus, state: RepoState, hosting: Option<Hosting>| {
@@ -97,8 +107,10 @@ pub fn triage<'e>(
                     if stale {
                         // Replayed: the planner skips it and counts it.
                         t.keep.push(event);
-                    } else if c.since == st.rev {
+                    } else if c.since == st.rev && chains(c.prev_data.as_ref(), st.data.as_deref())
+                    {
                         st.rev = Some(c.rev.clone());
+                        st.data = c.data.map(|d| d.to_string());
                         t.keep.push(event);
                     } else {
                         set(st, RepoState::Desynchronized, None);
@@ -115,8 +127,15 @@ pub fn triage<'e>(
                 Some(RepoState::Desynchronized | RepoState::Error) => t.stats.dropped += 1,
                 Some(RepoState::Synchronized) => {
                     if st.rev.as_deref().is_none_or(|h| s.rev.as_str() > h) {
-                        set(st, RepoState::Desynchronized, None);
-                        t.stats.chain_breaks += 1;
+                        let same = s.data.is_some_and(|d| st.data == Some(d.to_string()));
+                        if same {
+                            // The repo says it is what we hold, at a later rev: nothing to fetch.
+                            st.rev = Some(s.rev.clone());
+                            t.keep.push(event);
+                        } else {
+                            set(st, RepoState::Desynchronized, None);
+                            t.stats.chain_breaks += 1;
+                        }
                     }
                 }
             },

@@ -155,7 +155,15 @@ fn a_repository_larger_than_memory_backfills_in_bounded_memory() {
             "--allow-private-hosts",
             "--plain-http",
         ])
-        .args(["--verify-handles", "off", "--stats-interval", "5s"])
+        // Its commit is signed by nothing (the signature check has its own tests).
+        .args([
+            "--verify",
+            "off",
+            "--verify-handles",
+            "off",
+            "--stats-interval",
+            "5s",
+        ])
         .args(["--backfill-max-mib", "4096", "--backfill-timeout", "20m"])
         .env("DATABASE_URL", &db.url)
         .env("LOG_LEVEL", "info")

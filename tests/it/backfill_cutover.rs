@@ -626,3 +626,107 @@ fn a_big_repo_is_diffed_in_chunks_as_it_is_in_memory() {
         "the same rows and counters either way"
     );
 }
+
+/// `event` with its `prevData` and the root it leaves (`data`) set.
+fn with_roots(mut event: TypedEvent, prev: Option<&str>, data: &str) -> TypedEvent {
+    let root = |s: &str| events::cid_of(format!("root {s}").as_bytes());
+    match &mut event {
+        TypedEvent::Commit(c) => {
+            c.prev_data = prev.map(root);
+            c.data = Some(root(data));
+        }
+        TypedEvent::Sync(s) => s.data = Some(root(data)),
+        _ => {}
+    }
+    event
+}
+
+#[test]
+fn a_commit_whose_prev_data_is_not_our_root_breaks_the_chain() {
+    let db = TestDb::new();
+    let conn = &mut db.conn();
+    let p1 = post("one", None, None);
+    let p2 = post("two", None, None);
+    live(conn, &[commit(1, ALICE, 1, vec![create(&rkey(1), &p1)])]);
+    assert!(claim(conn, ALICE));
+    let mut snap = snapshot(ALICE, 1, &[(&rkey(1), &p1)]);
+    snap.data = events::cid_of(b"root a");
+    cutover(conn, &snap, synced()).expect("cutover");
+    let root = |conn: &mut PgConnection| {
+        count(
+            conn,
+            &format!(
+                "SELECT count(*) AS n FROM users WHERE did = '{ALICE}' AND data_cid = '{}'",
+                events::cid_of(b"root b")
+            ),
+        )
+    };
+    // Chains on from the snapshot's root: applied, and its root is now ours.
+    live(
+        conn,
+        &[with_roots(
+            commit(2, ALICE, 2, vec![create(&rkey(2), &p2)]),
+            Some("a"),
+            "b",
+        )],
+    );
+    assert_eq!(state(conn, ALICE).as_deref(), Some("synchronized"));
+    assert!(has(conn, "posts", &at_uri(ALICE, POST, &rkey(2))));
+    assert_eq!(root(conn), 1);
+    // A #sync naming the root we hold, at a later rev: nothing changed, nothing to fetch.
+    live(
+        conn,
+        &[with_roots(
+            events::sync(3, ALICE, 3, &time_of(3)),
+            None,
+            "b",
+        )],
+    );
+    assert_eq!(state(conn, ALICE).as_deref(), Some("synchronized"));
+    // `since` is our rev but `prevData` another root: something was lost upstream.
+    let p3 = post("three", None, None);
+    live(
+        conn,
+        &[with_roots(
+            commit(4, ALICE, 4, vec![create(&rkey(3), &p3)]),
+            Some("elsewhere"),
+            "c",
+        )],
+    );
+    assert_eq!(state(conn, ALICE).as_deref(), Some("desynchronized"));
+    assert!(!has(conn, "posts", &at_uri(ALICE, POST, &rkey(3))));
+    // Fetched again; a buffered commit that does not chain from the snapshot's root sends it
+    // back; one that does is drained.
+    for (prev, ends) in [("z", "desynchronized"), ("d", "synchronized")] {
+        if state(conn, ALICE).as_deref() != Some("desynchronized") {
+            repos::mark_desynchronized(conn, &[ALICE.to_owned()]).expect("mark");
+        }
+        assert!(claim(conn, ALICE));
+        live(
+            conn,
+            &[with_roots(
+                commit(6, ALICE, 6, vec![create(&rkey(3), &p3)]),
+                Some(prev),
+                "e",
+            )],
+        );
+        let mut snap = snapshot(ALICE, 5, &[(&rkey(1), &p1), (&rkey(2), &p2)]);
+        snap.data = events::cid_of(b"root d");
+        let s = cutover(conn, &snap, synced()).expect("cutover");
+        assert_eq!(state(conn, ALICE).as_deref(), Some(ends), "{prev}: {s:?}");
+        assert_eq!(
+            has(conn, "posts", &at_uri(ALICE, POST, &rkey(3))),
+            ends == "synchronized"
+        );
+    }
+    // A #sync with another root than ours resyncs.
+    live(
+        conn,
+        &[with_roots(
+            events::sync(7, ALICE, 7, &time_of(7)),
+            None,
+            "x",
+        )],
+    );
+    assert_eq!(state(conn, ALICE).as_deref(), Some("desynchronized"));
+}

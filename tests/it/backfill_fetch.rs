@@ -97,7 +97,10 @@ fn fetcher(plc_url: &str, allow_private: bool, max_bytes: usize, timeout: Durati
         identities: Arc::new(Identities::new(config).expect("identities")),
         http: Arc::new(UreqClient::new(&http)),
         limiter: HostLimiter::new(default_limits()),
+        relay: None,
+        relay_paused: std::sync::Mutex::new(None),
         max_bytes,
+        verify_signatures: false,
         spool_memory: 1 << 20,
         verify_handles: false,
     }
@@ -142,7 +145,9 @@ fn a_repository_is_fetched_walked_and_decoded() {
     let car = export(&did, &events::rev(7), &all, false);
     let s = server(did.clone(), move || Reply::ok(car.clone()));
     let f = fetcher(&s.url(""), true, 1 << 20, Duration::from_secs(5));
-    let Fetched { body, host, handle } = f.fetch(&did).expect("fetch");
+    let Fetched {
+        body, host, handle, ..
+    } = f.fetch(&did).expect("fetch");
     assert_eq!(
         handle.as_deref(),
         Some("alice.test"),
@@ -153,8 +158,8 @@ fn a_repository_is_fetched_walked_and_decoded() {
         matches!(body, Spooled::Memory(_)),
         "a small body stays in memory"
     );
-    let snap =
-        snapshot::read_spooled(&did, body, &host, "2026-01-01T00:00:00Z", None).expect("read");
+    let snap = snapshot::read_spooled(&did, body, &host, "2026-01-01T00:00:00Z", None, None)
+        .expect("read");
     assert_eq!(snap.rev, events::rev(7));
     let paths: Vec<String> = snap.records.iter().map(|r| r.path()).collect();
     let mut want: Vec<String> = all.iter().map(|(p, _)| p.clone()).collect();
@@ -481,7 +486,7 @@ fn an_export_spilled_to_disk_reads_as_one_in_memory() {
     let Fetched { body, host, .. } = f.fetch(&did).expect("fetch");
     assert!(matches!(body, Spooled::File { .. }), "{body:?}");
     assert_eq!(body.len(), car.len() as u64);
-    let snap = snapshot::read_spooled(&did, body, &host, "t", None).expect("spilled");
+    let snap = snapshot::read_spooled(&did, body, &host, "t", None, None).expect("spilled");
     assert!(snap.records.is_empty() && snap.spilled.is_some());
     assert_eq!((snap.len(), snap.refused), (memory.len(), 1));
     assert_eq!((&snap.rev, snap.data), (&memory.rev, memory.data));
@@ -495,7 +500,7 @@ fn an_export_spilled_to_disk_reads_as_one_in_memory() {
     // The collections kept, as --collections keeps them.
     let only_likes: skyindex::sync::stage::Wants =
         std::sync::Arc::new(|c: &str| c == "app.bsky.feed.like");
-    let snap = snapshot::read_spooled(&did, spilled(&car), "h", "t", Some(&only_likes))
+    let snap = snapshot::read_spooled(&did, spilled(&car), "h", "t", Some(&only_likes), None)
         .expect("likes only");
     assert_eq!((snap.len(), snap.refused), (701, 0));
 }
@@ -505,7 +510,7 @@ fn hostile_exports_spilled_to_disk_give_typed_errors() {
     let did = plc(12);
     let (recs, _) = records();
     let all: Vec<(String, &Rec)> = recs.iter().map(|(p, r)| (p.clone(), r)).collect();
-    let read = |car: &[u8]| snapshot::read_spooled(&did, spilled(car), "h", "t", None);
+    let read = |car: &[u8]| snapshot::read_spooled(&did, spilled(car), "h", "t", None, None);
     let car = export(&did, &events::rev(1), &all, false);
     assert_eq!(read(&car).expect("whole").len(), 2);
     // Truncated anywhere: in the header, in a block.
@@ -539,7 +544,7 @@ fn hostile_exports_spilled_to_disk_give_typed_errors() {
         Err(SnapshotError::MissingRecord { .. })
     ));
     assert!(matches!(
-        snapshot::read_spooled(&plc(13), spilled(&car), "h", "t", None),
+        snapshot::read_spooled(&plc(13), spilled(&car), "h", "t", None, None),
         Err(SnapshotError::WrongDid { .. })
     ));
     // A record block whose bytes are not its CID's: refused, never read as the record.
@@ -574,4 +579,85 @@ fn hostile_exports_spilled_to_disk_give_typed_errors() {
 
 fn car_of(root: Cid, blocks: &[(Cid, Vec<u8>)]) -> Vec<u8> {
     car(&[root], blocks)
+}
+
+#[test]
+fn a_snapshot_must_be_signed_by_the_account_key() {
+    use crate::verify::forge::Signer;
+    use skyindex::crypto::PublicKey;
+    let did = plc(14);
+    let (recs, _) = records();
+    let all: Vec<(String, &Rec)> = recs.iter().map(|(p, r)| (p.clone(), r)).collect();
+    let (_, mut blocks) = export_blocks(&did, &events::rev(3), &all, false);
+    let signer = Signer::new(7);
+    let (_, unsigned) = blocks.pop().expect("the commit is last");
+    let commit = signer.resign(&unsigned);
+    let root = cid_of(DAG_CBOR, &commit);
+    blocks.push((root, commit));
+    let car = car_of(root, &blocks);
+    let key = |s: &Signer| PublicKey::from_verification_method("Multikey", &s.multikey()).unwrap();
+    for body in [Spooled::Memory(car.clone()), spilled(&car)] {
+        let memory = matches!(body, Spooled::Memory(_));
+        let snap = snapshot::read_spooled(&did, body, "h", "t", None, Some(&key(&signer)))
+            .unwrap_or_else(|e| panic!("memory {memory}: {e}"));
+        assert_eq!(snap.len(), 2);
+    }
+    // Another key (the PDS signed for someone else, or the export was tampered with).
+    for body in [Spooled::Memory(car.clone()), spilled(&car)] {
+        let e =
+            snapshot::read_spooled(&did, body, "h", "t", None, Some(&key(&Signer::new(8)))).err();
+        assert!(matches!(e, Some(SnapshotError::Signature(_))), "{e:?}");
+    }
+    // Without a key asked for (verification off) it is read as it is.
+    assert!(snapshot::read_spooled(&did, spilled(&car), "h", "t", None, None).is_ok());
+}
+
+#[test]
+fn the_relay_is_asked_first_and_the_pds_when_it_fails() {
+    let did = plc(15);
+    let (recs, _) = records();
+    let all: Vec<(String, &Rec)> = recs.iter().map(|(p, r)| (p.clone(), r)).collect();
+    let car = export(&did, &events::rev(2), &all, false);
+    let pds = server(did.clone(), move || Reply::ok(car.clone()));
+    let path = format!("/xrpc/com.atproto.sync.getRepo?did={did}");
+    let answer: Arc<std::sync::Mutex<Reply>> = Arc::new(std::sync::Mutex::new(Reply::status(500)));
+    let relay = {
+        let answer = answer.clone();
+        HttpServer::start(move |_| match &*answer.lock().unwrap() {
+            Reply::Full(s, h, b) => Reply::Full(*s, h.clone(), b.clone()),
+            _ => Reply::status(500),
+        })
+    };
+    let set = |r: Reply| *answer.lock().unwrap() = r;
+    let mut f = fetcher(&pds.url(""), true, 1 << 20, Duration::from_secs(5));
+    f.relay = Some(relay.url(""));
+    // It redirects to the PDS: fetched through it, the PDS asked once.
+    set(Reply::redirect(&pds.url(&path)));
+    let got = f.fetch(&did).expect("through the relay");
+    assert!(got.via_relay);
+    assert_eq!((relay.requests_to(&path), pds.requests_to(&path)), (1, 1));
+    // It fails: the PDS is asked directly.
+    set(Reply::status(502));
+    let got = f.fetch(&did).expect("from the PDS");
+    assert!(!got.via_relay);
+    assert_eq!((relay.requests_to(&path), pds.requests_to(&path)), (2, 2));
+    // It is rate limited: the PDS directly, and the relay left alone while it asked.
+    set(Reply::Full(
+        429,
+        vec![("Retry-After".into(), "60".into())],
+        Vec::new(),
+    ));
+    assert!(!f.fetch(&did).expect("from the PDS").via_relay);
+    assert!(!f.fetch(&did).expect("from the PDS").via_relay);
+    assert_eq!((relay.requests_to(&path), pds.requests_to(&path)), (3, 4));
+    // What the relay says of the repo's hosting status stands (no retry storm at the PDS).
+    *f.relay_paused.lock().unwrap() = None;
+    set(Reply::Full(
+        400,
+        Vec::new(),
+        br#"{"error":"RepoTakendown","message":"taken down"}"#.to_vec(),
+    ));
+    let e = f.fetch(&did).err().expect("taken down");
+    assert_eq!(e.hosting(), Some(Hosting::Takendown), "{e}");
+    assert_eq!(pds.requests_to(&path), 4);
 }

@@ -64,7 +64,7 @@ fn allowed() -> BTreeMap<&'static str, (Vec<&'static str>, bool)> {
             "sync",
             (
                 vec![
-                    "writer", "db", "changes", "identity", "repo", "records", "syntax",
+                    "writer", "db", "changes", "identity", "repo", "crypto", "records", "syntax",
                 ],
                 io,
             ),

@@ -311,6 +311,7 @@ pub fn commit_with_invalid(
         ops,
         invalid,
         prev_data: None,
+        data: None,
         time: time_of(seq),
         too_big: false,
         rebase: false,
@@ -347,6 +348,7 @@ pub fn sync(seq: i64, did: &str, rev_n: u64, time: &str) -> TypedEvent {
         rev: rev(rev_n),
         time: time.to_owned(),
         commit: None,
+        data: None,
         proof: None,
     })
 }
