@@ -43,4 +43,13 @@ impl Deltas {
     pub fn list(&mut self, uri: &str) -> &mut i64 {
         self.lists.entry(uri.to_owned()).or_default()
     }
+
+    /// Counter rows it would write.
+    pub fn len(&self) -> usize {
+        self.posts.len() + self.users.len() + self.lists.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }

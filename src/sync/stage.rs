@@ -233,9 +233,13 @@ fn fetch_loop(
             break;
         }
         let fetched_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        let started = Instant::now();
         let command = match fetcher.fetch(&did) {
             Ok(f) => {
-                Stats::add(&stats.fetch_bytes, f.body.len());
+                let fetched = started.elapsed();
+                let bytes = f.body.len();
+                let spooled = matches!(f.body, super::spool::Spooled::File { .. });
+                Stats::add(&stats.fetch_bytes, bytes);
                 let key = match (fetcher.verify_signatures, &f.key) {
                     (false, _) => Ok(None),
                     (true, None) => Err("its DID document names no signing key".to_owned()),
@@ -249,6 +253,17 @@ fn fetch_loop(
                 match read {
                     Ok(mut snap) => {
                         snap.handle = f.handle;
+                        // A repo too large for memory is worth a line of its own: where its
+                        // time went before the writer's cutover.
+                        if spooled {
+                            info!(
+                                "backfill: did={did} host={} {bytes} bytes on disk, fetched in {:.1} s, read ({} records) in {:.1} s",
+                                f.host,
+                                fetched.as_secs_f64(),
+                                snap.len(),
+                                (started.elapsed() - fetched).as_secs_f64()
+                            );
+                        }
                         SyncCommand::Snapshot(snap)
                     }
                     Err(e) => {

@@ -101,6 +101,25 @@ pub fn apply_in(
     lookup: Lookup,
     indexing: Indexing,
 ) -> QueryResult<GroupStats> {
+    let mut deltas = Deltas::default();
+    let stats = apply_deferring(conn, events, label_batches, lookup, indexing, &mut deltas)?;
+    counters::write_deltas(conn, &deltas)?;
+    Ok(stats)
+}
+
+/// [`apply_in`] with the counter deltas added to `deltas` and left for the caller to write,
+/// in the same transaction: a cutover's chunks touch the same counter rows over and over (a
+/// repo's likes of one account's posts), and a row updated once per chunk inside one
+/// transaction grows a chain of versions every later update walks. Nothing the planner reads
+/// is a counter, so deferring them changes no decision.
+pub fn apply_deferring(
+    conn: &mut PgConnection,
+    events: &[&TypedEvent],
+    label_batches: &[&LabelBatch],
+    lookup: Lookup,
+    indexing: Indexing,
+    deltas: &mut Deltas,
+) -> QueryResult<GroupStats> {
     {
         // Turns per thread first, before anything is read (see `db::threads`): reply
         // notifications read across repos, and so do a reply's gate and a gate's replies. A
@@ -114,21 +133,19 @@ pub fn apply_in(
             exclusive.extend(threads::roots_of(conn, &deleted)?);
         }
         threads::lock_modes(conn, &exclusive, &replied)?;
-        let mut deltas = Deltas::default();
         let mut stats = GroupStats::default();
         for segment in segments(events) {
             let needs = keys::needs(segment, lookup, indexing);
             let loaded = load::load(conn, &needs)?;
-            let plan = plan::plan(segment, loaded, &mut deltas, indexing);
+            let plan = plan::plan(segment, loaded, deltas, indexing);
             store::write_plan(conn, &plan)?;
             if let Some(did) = &plan.purge {
-                let purged = purge::purge_account(conn, did, &mut deltas)?;
+                let purged = purge::purge_account(conn, did, deltas)?;
                 stats.purged_accounts += 1;
                 stats.purged_records += purged.records as u64;
             }
             stats.plan.add(&plan.stats);
         }
-        counters::write_deltas(conn, &deltas)?;
         if !label_batches.is_empty() {
             let rows = label_rows(label_batches);
             stats.labels = rows.len() as u64;

@@ -8,11 +8,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use diesel::prelude::*;
 
-use super::apply::apply_in;
+use super::apply::{apply_deferring, apply_in};
 use super::keys::table_of;
 use super::{buffer, repo_sync, Indexing};
-use crate::changes::{Lookup, RepoState, Snapshot, SnapshotRecord, SpillError};
-use crate::db::{held, repos};
+use crate::changes::{Deltas, Lookup, RepoState, Snapshot, SnapshotRecord, SpillError};
+use crate::db::{counters, held, repos};
 use crate::decode::{Commit, Op, OpAction, TypedEvent};
 
 /// Ops per planned chunk: a big repo streams through the planner, so memory stays bounded by
@@ -22,6 +22,9 @@ const CHUNK_OPS: usize = 2000;
 /// Records of a repo listed whole into memory for the diff (a few MB); past it the diff goes
 /// chunk by chunk through the database.
 const HELD_IN_MEMORY: usize = 20_000;
+
+/// Counter rows a cutover keeps in memory before writing them (about 100 bytes each).
+const DEFERRED_COUNTERS: usize = 50_000;
 
 /// What a cutover did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -100,12 +103,26 @@ fn cutover_in(
             proof: None,
         })
     };
-    let apply = |conn: &mut PgConnection, ops: Vec<Op>| {
+    // Counters are written once per DEFERRED_COUNTERS rows touched, not once per chunk.
+    let mut deltas = Deltas::default();
+    let mut apply = |conn: &mut PgConnection, ops: Vec<Op>| -> QueryResult<()> {
         repos::clear_rev(conn, &snap.did)?;
         // Every path of these ops was looked up in this transaction (the repo's whole holding,
         // or the chunk's paths where they can be): a create is of a path we hold nothing at,
         // so its row cannot exist and need not be looked up again.
-        apply_in(conn, &[&commit(ops)], &[], Lookup::TrustCreates, quiet)
+        let event = commit(ops);
+        apply_deferring(
+            conn,
+            &[&event],
+            &[],
+            Lookup::TrustCreates,
+            quiet,
+            &mut deltas,
+        )?;
+        if deltas.len() >= DEFERRED_COUNTERS {
+            counters::write_deltas(conn, &std::mem::take(&mut deltas))?;
+        }
+        Ok(())
     };
     // A repo holding little is listed whole; one holding more, chunk by chunk (see db::held).
     let mut whole = held::held_records(conn, &snap.did, held_in_memory)?;
@@ -196,6 +213,7 @@ fn cutover_in(
     if !applied_any {
         apply(conn, Vec::new())?;
     }
+    counters::write_deltas(conn, &deltas)?;
 
     // The events held while the snapshot was fetched: those it already holds are skipped, the
     // rest must chain on from its rev.

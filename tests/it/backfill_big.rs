@@ -215,6 +215,9 @@ fn a_repository_larger_than_memory_backfills_in_bounded_memory() {
         n as f64 / took.as_secs_f64(),
         peak as f64 / 1024.0
     );
+    for line in text.lines().filter(|l| l.contains("did=")) {
+        eprintln!("  {line}");
+    }
     assert!(
         peak < LIMIT_KB,
         "peak RSS {peak} kB over {LIMIT_KB} kB for {n} records:\n{text}"
