@@ -30,6 +30,7 @@ pub mod changes;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod crashpoint;
 pub mod crypto;
 pub mod db;
 pub mod decode;

@@ -290,6 +290,7 @@ fn fetch_loop(
                 }
             }
         };
+        crate::crashpoint::reached("fetched");
         let sent = writers.send(&did, Envelope::sync(command), stop);
         let _ = done.send(did);
         if !sent {

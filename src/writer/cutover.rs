@@ -172,6 +172,7 @@ fn cutover_in(
         if !ops.is_empty() {
             apply(conn, ops)?;
             applied_any = true;
+            crate::crashpoint::reached("cutover");
         }
     }
     // What we hold that the snapshot does not: deleted, with everything it counted.

@@ -24,9 +24,13 @@ pub struct Ran {
 
 pub fn run(conn: &mut PgConnection, command: &SyncCommand, indexing: Indexing) -> QueryResult<Ran> {
     match command {
-        SyncCommand::Claim { did, reclaim, .. } => Ok(Ran {
-            done: repos::claim(conn, did, *reclaim)?,
-            ..Ran::default()
+        SyncCommand::Claim { did, reclaim, .. } => conn.transaction(|c| {
+            let done = repos::claim(c, did, *reclaim)?;
+            crate::crashpoint::reached("claim");
+            Ok(Ran {
+                done,
+                ..Ran::default()
+            })
         }),
         SyncCommand::Snapshot(snap) => {
             let stats = cutover(conn, snap, indexing)?;

@@ -120,7 +120,7 @@ fn records() -> (Vec<(String, Rec)>, Rec) {
 }
 
 /// A server that is both the PLC directory and the PDS, answering getRepo with `reply`.
-fn server(did: String, reply: impl Fn() -> Reply + Send + Sync + 'static) -> HttpServer {
+pub fn server(did: String, reply: impl Fn() -> Reply + Send + Sync + 'static) -> HttpServer {
     let holder: Arc<std::sync::OnceLock<String>> = Arc::new(std::sync::OnceLock::new());
     let h = holder.clone();
     let s = HttpServer::start(move |seen| {

@@ -14,6 +14,7 @@ use crate::common::project_dir;
 /// Edges: stats, logging, shutdown, notify, backoff, secrets, error printing. Anything with
 /// threads or I/O may use them; the pure layers may not.
 const EDGES: &[&str] = &[
+    "crashpoint",
     "stats",
     "logging",
     "shutdown",
@@ -114,6 +115,7 @@ fn allowed() -> BTreeMap<&'static str, (Vec<&'static str>, bool)> {
         ("ipld", (vec![], pure)),
         ("syntax", (vec![], pure)),
         // edges import nothing of ours
+        ("crashpoint", (vec![], pure)),
         ("stats", (vec![], pure)),
         ("logging", (vec![], pure)),
         ("shutdown", (vec![], pure)),

@@ -2,6 +2,7 @@
 
 mod appview_oracle;
 mod backfill_big;
+mod backfill_crash;
 mod backfill_cutover;
 mod backfill_fetch;
 mod backfill_live;
