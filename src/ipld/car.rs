@@ -162,10 +162,22 @@ pub(crate) fn hashes_to(cid: &Cid, data: &[u8]) -> bool {
 
 fn varint(bytes: &[u8], pos: &mut usize) -> Result<u64, CarError> {
     let start = *pos;
-    let mut value: u64 = 0;
-    for i in 0..9 {
+    read_varint(start, || {
         let b = *bytes.get(*pos).ok_or(CarError::Truncated(*pos))?;
         *pos += 1;
+        Ok(b)
+    })
+}
+
+/// An unsigned varint starting at byte `start`, its bytes from `next`: minimal, at most 9
+/// bytes (the slice reader and the file reader read them the same way).
+pub(crate) fn read_varint(
+    start: usize,
+    mut next: impl FnMut() -> Result<u8, CarError>,
+) -> Result<u64, CarError> {
+    let mut value: u64 = 0;
+    for i in 0..9 {
+        let b = next()?;
         value |= u64::from(b & 0x7f) << (7 * i);
         if b & 0x80 == 0 {
             // Unsigned-varint forbids padding: a last byte of zero after the first is non-minimal.

@@ -15,7 +15,7 @@ use std::os::unix::fs::FileExt;
 use cid::Cid;
 use sha2::{Digest, Sha256};
 
-use super::car::{header_roots, CarError};
+use super::car::{header_roots, read_varint, CarError};
 use super::cid::read_cid;
 use super::limits::{MAX_CAR_HEADER_BYTES, MAX_SPOOLED_BLOCK_BYTES};
 
@@ -83,21 +83,8 @@ impl<R: Read> Cursor<R> {
         Ok(b[0])
     }
 
-    /// An unsigned varint, minimal, at most 9 bytes (as the slice reader reads them).
     fn varint(&mut self) -> Result<u64, CarError> {
-        let start = self.pos as usize;
-        let mut value: u64 = 0;
-        for i in 0..9 {
-            let b = self.byte()?;
-            value |= u64::from(b & 0x7f) << (7 * i);
-            if b & 0x80 == 0 {
-                if b == 0 && i > 0 {
-                    return Err(CarError::Varint(start));
-                }
-                return Ok(value);
-            }
-        }
-        Err(CarError::Varint(start))
+        read_varint(self.pos as usize, || self.byte())
     }
 
     fn take(&mut self, n: u64, buf: &mut Vec<u8>) -> Result<(), CarError> {

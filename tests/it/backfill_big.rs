@@ -14,6 +14,7 @@ use cid::Cid;
 use ipld_core::ipld::Ipld;
 use skyindex::repo::{KeyRule, NoBlocks, Tree};
 
+use crate::backfill_fetch::doc;
 use crate::common::db::TestDb;
 use crate::common::proc;
 use crate::decode_support::{car, cid_of, encode, map, text, DAG_CBOR};
@@ -100,15 +101,6 @@ fn big_export(did: &str, n: usize) -> (Vec<u8>, [usize; 3]) {
     (car(&[commit_cid], &blocks), counts)
 }
 
-fn doc(did: &str, pds: &str) -> String {
-    format!(
-        r##"{{"id":"{did}","alsoKnownAs":["at://big.test"],
-        "verificationMethod":[{{"id":"{did}#atproto","type":"Multikey","controller":"{did}",
-        "publicKeyMultibase":"zQ3shXjHeiBuRCKmM36cuYnm7YEMzhGnCmCyW92sRJ9pribSF"}}],
-        "service":[{{"id":"#atproto_pds","type":"AtprotoPersonalDataServer","serviceEndpoint":"{pds}"}}]}}"##
-    )
-}
-
 fn vm_hwm_kb(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
@@ -189,18 +181,7 @@ fn a_repository_larger_than_memory_backfills_in_bounded_memory() {
     let took = began.elapsed();
     let text = std::fs::read_to_string(&log).unwrap_or_default();
     assert!(status.success(), "exit {status}:\n{text}");
-    let count = |table: &str| {
-        #[derive(diesel::QueryableByName)]
-        struct N {
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            n: i64,
-        }
-        use diesel::RunQueryDsl;
-        diesel::sql_query(format!("SELECT count(*) AS n FROM {table}"))
-            .get_result::<N>(&mut db.conn())
-            .expect("count")
-            .n as usize
-    };
+    let count = |table: &str| db.rows(table) as usize;
     assert_eq!(
         [count("posts"), count("likes"), count("follows")],
         counts,

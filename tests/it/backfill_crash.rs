@@ -10,14 +10,12 @@ use std::os::unix::process::ExitStatusExt;
 use std::process::Command;
 
 use diesel::pg::PgConnection;
-use diesel::prelude::*;
-use diesel::sql_types::Text;
 use skyindex::decode::TypedEvent;
 use skyindex::writer::apply::apply_items;
 use skyindex::writer::Indexing;
 
 use crate::backfill_fetch::{export, server};
-use crate::common::db::TestDb;
+use crate::common::db::{text_rows, TestDb};
 use crate::common::events::{self, create, follow, post, rev, rkey, Rec};
 use crate::common::proc;
 use crate::identity::support::{plc, Reply};
@@ -35,12 +33,8 @@ fn apply(conn: &mut PgConnection, event: &TypedEvent, repo_sync: bool) {
 
 /// Records, counters and the repo's sync state, as one comparable text.
 fn state(conn: &mut PgConnection) -> String {
-    #[derive(QueryableByName)]
-    struct Row {
-        #[diesel(sql_type = Text)]
-        row: String,
-    }
-    let rows: Vec<Row> = diesel::sql_query(
+    text_rows(
+        conn,
         "SELECT concat_ws(' ', 'follow', uri, cid, following_did) AS row FROM follows \
          UNION ALL SELECT concat_ws(' ', 'post', uri, cid, text) FROM posts \
          UNION ALL SELECT concat_ws(' ', 'user', did, follows_count, followers_count, posts_count) \
@@ -49,12 +43,7 @@ fn state(conn: &mut PgConnection) -> String {
          UNION ALL SELECT concat_ws(' ', 'account', did, rev, data_cid) FROM users \
          UNION ALL SELECT concat_ws(' ', 'buffered', count(*)) FROM repo_buffer ORDER BY 1",
     )
-    .load(conn)
-    .expect("state");
-    rows.into_iter()
-        .map(|r| r.row)
-        .collect::<Vec<_>>()
-        .join("\n")
+    .join("\n")
 }
 
 /// The repo's sync state in a [`state`] text.

@@ -550,22 +550,13 @@ fn tracking_by_collection_fetches_only_repos_that_write_one() {
 
 /// Bob's follows, users' counters and the repo's rev, as one comparable text.
 fn follows_state(conn: &mut PgConnection) -> String {
-    #[derive(QueryableByName)]
-    struct Row {
-        #[diesel(sql_type = Text)]
-        row: String,
-    }
-    let rows: Vec<Row> = diesel::sql_query(
+    crate::common::db::text_rows(
+        conn,
         "SELECT concat_ws(' ', uri, cid, following_did, created_at) AS row FROM follows \
          UNION ALL SELECT concat_ws(' ', did, follows_count, followers_count) FROM user_aggregations \
          UNION ALL SELECT concat_ws(' ', did, rev, data_cid, state) FROM repos ORDER BY 1",
     )
-    .load(conn)
-    .expect("state");
-    rows.into_iter()
-        .map(|r| r.row)
-        .collect::<Vec<_>>()
-        .join("\n")
+    .join("\n")
 }
 
 #[test]

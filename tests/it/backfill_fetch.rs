@@ -75,7 +75,7 @@ fn all_records(snap: &skyindex::changes::Snapshot, n: usize) -> Vec<(String, Cid
         .collect()
 }
 
-fn doc(did: &str, pds: &str) -> String {
+pub fn doc(did: &str, pds: &str) -> String {
     format!(
         r##"{{"id":"{did}","alsoKnownAs":["at://alice.test"],
         "verificationMethod":[{{"id":"{did}#atproto","type":"Multikey","controller":"{did}",

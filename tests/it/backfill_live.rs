@@ -360,18 +360,7 @@ fn the_one_shot_backfill_command_fetches_the_repos_and_exits() {
         .expect("skyindex backfill --collections");
     let log = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "exit {}:\n{log}", out.status);
-    let count = |table: &str| {
-        #[derive(diesel::QueryableByName)]
-        struct N {
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            n: i64,
-        }
-        use diesel::RunQueryDsl;
-        diesel::sql_query(format!("SELECT count(*) AS n FROM {table}"))
-            .get_result::<N>(&mut only.conn())
-            .expect("count")
-            .n
-    };
+    let count = |table: &str| only.rows(table);
     assert!(count("posts") > 0, "{log}");
     for table in ["likes", "follows", "reposts", "generic_records"] {
         assert_eq!(count(table), 0, "{table}: {log}");

@@ -162,18 +162,7 @@ fn collections_filter_keeps_only_what_was_asked_for() {
         run.log_text()
     );
     let truth = truth::load(&common::pds_small());
-    let got = |table: &str| -> i64 {
-        use diesel::RunQueryDsl;
-        #[derive(diesel::QueryableByName)]
-        struct N {
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            n: i64,
-        }
-        diesel::sql_query(format!("SELECT count(*) AS n FROM {table}"))
-            .get_result::<N>(&mut db.conn())
-            .expect("count")
-            .n
-    };
+    let got = |table: &str| db.rows(table);
     assert_eq!(got("likes") as usize, truth.records["likes"].len());
     assert_eq!(got("follows") as usize, truth.records["follows"].len());
     assert_eq!(got("blocks") as usize, truth.records["blocks"].len());

@@ -76,6 +76,37 @@ impl TestDb {
     pub fn conn(&self) -> PgConnection {
         PgConnection::establish(&self.url).expect("connect to test database")
     }
+
+    /// Rows of `table` (a name of ours).
+    pub fn rows(&self, table: &str) -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        use diesel::RunQueryDsl;
+        diesel::sql_query(format!("SELECT count(*) AS n FROM {table}"))
+            .get_result::<N>(&mut self.conn())
+            .expect("count")
+            .n
+    }
+}
+
+/// The column `row` of every row `sql` returns, in its order: a comparable picture of a
+/// database's state.
+pub fn text_rows(conn: &mut PgConnection, sql: &str) -> Vec<String> {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        row: String,
+    }
+    use diesel::RunQueryDsl;
+    diesel::sql_query(sql)
+        .load::<Row>(conn)
+        .expect("rows")
+        .into_iter()
+        .map(|r| r.row)
+        .collect()
 }
 
 impl Drop for TestDb {
