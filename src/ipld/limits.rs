@@ -12,13 +12,11 @@ pub const MAX_CBOR_DEPTH: usize = 64;
 /// Our bound on the blocks of a whole repository export (backfill), separate from the frame
 /// bound above: a record and a fraction of an MST node per key, so about 800,000 records. Held
 /// in memory (the parsed slice and its index) that is about 350 bytes a block, 350 MB at the
-/// bound, a third of the service's memory limit; larger repos need a streaming reader.
+/// bound; backfill only holds exports of up to 8 MiB in memory, larger ones are spilled.
 pub const MAX_REPO_CAR_BLOCKS: usize = 1_000_000;
-/// Our bound on the blocks of a repository export spilled to disk ([`CarFile`]): its index
-/// keeps 16 bytes a block in memory, 160 MB at the bound (about 8M records, past the largest
-/// repositories on the network).
-///
-/// [`CarFile`]: super::car_file::CarFile
+/// Our bound on the blocks of a repository export spilled to disk (`sync::car_file`): its
+/// index keeps 16 bytes a block in memory, 160 MB at the bound (about 8M records, past the
+/// largest repositories on the network).
 pub const MAX_SPOOLED_CAR_BLOCKS: usize = 10_000_000;
 /// Our bound on one block of a spilled export (its CID and bytes): records are at most 1 MiB,
 /// MST nodes far less.

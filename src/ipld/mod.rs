@@ -4,11 +4,9 @@
 //! so one set of strictness rules holds for all of them.
 
 pub mod car;
-pub mod car_file;
 pub mod cbor;
 pub mod cid;
 pub mod limits;
 
 pub use car::{Block, CarError, CarSlice};
-pub use car_file::CarFile;
 pub use cbor::CborError;

@@ -11,12 +11,11 @@ use cid::Cid;
 use sha2::Digest;
 
 use super::error::MstError;
-use crate::ipld::car::{Block, CarError, CarSlice};
-use crate::ipld::CarFile;
+use crate::ipld::car::{Block, CarSlice};
 
 /// Blocks by CID. `Ok(None)` means absent; a block whose bytes do not hash to its CID is an
 /// error, never data. Borrowed where the blocks are in memory, owned where they are read from
-/// a spilled export.
+/// a spilled export (`sync::car_file`).
 pub trait BlockSource {
     fn block(&self, cid: &Cid) -> Result<Option<Cow<'_, [u8]>>, MstError>;
 }
@@ -88,17 +87,6 @@ impl BlockSource for BlockMap<'_> {
         match self.blocks.get(cid) {
             Some(b) => checked(b),
             None => Ok(None),
-        }
-    }
-}
-
-/// A spilled export: each block read back from its file (and owned).
-impl BlockSource for CarFile {
-    fn block(&self, cid: &Cid) -> Result<Option<Cow<'_, [u8]>>, MstError> {
-        match self.get(cid) {
-            Ok(found) => Ok(found.map(Cow::Owned)),
-            Err(CarError::HashMismatch { .. }) => Err(MstError::BadBlock(*cid)),
-            Err(e) => Err(MstError::Spool(e.to_string())),
         }
     }
 }

@@ -17,8 +17,7 @@ use super::error::{CommitError, MstError};
 use super::key::KeyRule;
 use super::walk::Walk;
 use crate::ipld::car::{CarError, CarSlice};
-use crate::ipld::limits::{MAX_REPO_CAR_BLOCKS, MAX_SPOOLED_CAR_BLOCKS};
-use crate::ipld::CarFile;
+use crate::ipld::limits::MAX_REPO_CAR_BLOCKS;
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ExportError {
@@ -55,8 +54,8 @@ struct AnyVersion<'a> {
     rev: Option<&'a str>,
 }
 
-/// A parsed export over its blocks: a [`BlockMap`] over bytes in memory, or a [`CarFile`]
-/// for one spilled to disk. The walk is the same over either.
+/// A parsed export over its blocks: a [`BlockMap`] over bytes in memory, or a file's index
+/// for one spilled to disk (`sync::car_file`). The walk is the same over either.
 pub struct RepoExport<B> {
     pub blocks: B,
     pub commit: ExportCommit,
@@ -71,11 +70,10 @@ impl<'a> RepoExport<BlockMap<'a>> {
     }
 }
 
-impl RepoExport<CarFile> {
-    /// Indexes the export in `file` (from its start) and reads its commit.
-    pub fn open(file: std::fs::File) -> Result<RepoExport<CarFile>, ExportError> {
-        let blocks = CarFile::index(file, MAX_SPOOLED_CAR_BLOCKS)?;
-        let commit = read_commit(&blocks, &blocks.roots.clone())?;
+impl<B: BlockSource> RepoExport<B> {
+    /// An export over blocks kept elsewhere (a spilled file), its commit the first of `roots`.
+    pub fn over(blocks: B, roots: &[Cid]) -> Result<RepoExport<B>, ExportError> {
+        let commit = read_commit(&blocks, roots)?;
         Ok(RepoExport { blocks, commit })
     }
 }

@@ -14,7 +14,7 @@ use thiserror::Error;
 
 use super::spool::{Spool, Spooled};
 use crate::changes::Hosting;
-use crate::identity::document::SigningKey;
+use crate::crypto::PublicKey;
 use crate::identity::http::HttpGet;
 use crate::identity::limit::HostLimiter;
 use crate::identity::{HttpError, Identities, ResolveError};
@@ -25,6 +25,9 @@ pub enum FetchError {
     Resolve(#[from] ResolveError),
     #[error("the DID document names no PDS")]
     NoPds,
+    /// Snapshots are signature-checked and the document gives no usable key: not fetched.
+    #[error("the DID document's signing key: {0}")]
+    Key(String),
     #[error("rate limit of {host} reached (ours){}", retry_in.map(|d| format!(": paused {} s more, as it asked", d.as_secs())).unwrap_or_default())]
     Limited {
         host: String,
@@ -72,13 +75,13 @@ impl FetchError {
     }
 }
 
-/// A fetched export, where it came from, the account's handle and its signing key (as its DID
-/// document states them).
+/// A fetched export, where it came from, the account's handle, and the key its commit must be
+/// signed with (when snapshots are checked), as its DID document states them.
 pub struct Fetched {
     pub body: Spooled,
     pub host: String,
     pub handle: Option<String>,
-    pub key: Option<SigningKey>,
+    pub key: Option<PublicKey>,
     /// Through the relay (else from the PDS directly).
     pub via_relay: bool,
 }
@@ -125,7 +128,15 @@ impl Fetcher {
                 retry_in: self.limiter.paused_for(&host),
                 host: host.clone(),
             })?;
-        let key = doc.signing_key.clone();
+        // Checked before the download: a repo whose snapshot would be refused is not fetched.
+        let key = match (self.verify_signatures, &doc.signing_key) {
+            (false, _) => None,
+            (true, None) => return Err(FetchError::Key("none is named".into())),
+            (true, Some(k)) => Some(
+                PublicKey::from_verification_method(&k.kind, &k.multibase)
+                    .map_err(|e| FetchError::Key(e.to_string()))?,
+            ),
+        };
         if let Some(relay) = self.relay_now() {
             let url = format!("{relay}/xrpc/com.atproto.sync.getRepo?did={did}");
             match self.get(&url, &host_of(relay), false) {

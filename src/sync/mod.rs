@@ -3,6 +3,7 @@
 //! snapshots (`snapshot`), and cut over by the writer that owns each (`writer::cutover`); the
 //! stage (`stage`) runs the scheduler and the fetch threads.
 
+pub mod car_file;
 pub mod enumerate;
 pub mod fetch;
 pub mod snapshot;

@@ -6,6 +6,7 @@
 
 use thiserror::Error;
 
+use super::car_file::open_export;
 use super::spill::SpillWriter;
 use super::spool::Spooled;
 use crate::changes::{Snapshot, SnapshotRecord};
@@ -87,7 +88,7 @@ pub fn read_spooled(
         }
         Spooled::File { file, .. } => file,
     };
-    let export = RepoExport::open(file)?;
+    let export = open_export(file)?;
     signed(&export.commit, key)?;
     let mut spill = SpillWriter::new().map_err(spool_error)?;
     let (refused, _) = walk(did, &export, wants, |r, block| {

@@ -14,9 +14,8 @@ use log::{info, warn};
 
 use super::enumerate::{self, EnumerateSettings};
 use super::fetch::Fetcher;
-use super::snapshot::{self, SnapshotError};
+use super::snapshot;
 use super::writers::ToWriters;
-use crate::crypto::PublicKey;
 use crate::db::pool::PgPool;
 use crate::db::repos;
 use crate::identity::http::HttpGet;
@@ -240,16 +239,14 @@ fn fetch_loop(
                 let bytes = f.body.len();
                 let spooled = matches!(f.body, super::spool::Spooled::File { .. });
                 Stats::add(&stats.fetch_bytes, bytes);
-                let key = match (fetcher.verify_signatures, &f.key) {
-                    (false, _) => Ok(None),
-                    (true, None) => Err("its DID document names no signing key".to_owned()),
-                    (true, Some(k)) => PublicKey::from_verification_method(&k.kind, &k.multibase)
-                        .map(Some)
-                        .map_err(|e| format!("its DID document's signing key: {e}")),
-                };
-                let read = key.map_err(SnapshotError::Signature).and_then(|key| {
-                    snapshot::read_spooled(&did, f.body, &f.host, &fetched_at, wants, key.as_ref())
-                });
+                let read = snapshot::read_spooled(
+                    &did,
+                    f.body,
+                    &f.host,
+                    &fetched_at,
+                    wants,
+                    f.key.as_ref(),
+                );
                 match read {
                     Ok(mut snap) => {
                         snap.handle = f.handle;

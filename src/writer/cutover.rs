@@ -197,12 +197,13 @@ fn cutover_in(
             }
         }
         None => {
-            held::collect_gone(conn, &snap.did)?;
+            let mut left = held::collect_gone(conn, &snap.did)?;
             let mut after = String::new();
-            loop {
+            while left > 0 {
                 let page = held::gone_after(conn, &snap.did, &after, CHUNK_OPS)?;
                 let Some(last) = page.last() else { break };
                 after = last.clone();
+                left = left.saturating_sub(page.len());
                 let ops: Vec<Op> = page.iter().filter_map(|p| delete(p)).collect();
                 stats.deletes += ops.len() as u64;
                 apply(conn, ops)?;

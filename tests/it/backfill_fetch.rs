@@ -610,6 +610,28 @@ fn a_snapshot_must_be_signed_by_the_account_key() {
     }
     // Without a key asked for (verification off) it is read as it is.
     assert!(snapshot::read_spooled(&did, spilled(&car), "h", "t", None, None).is_ok());
+    // The fetcher gives the document's key when snapshots are checked, and fetches nothing
+    // for an account whose document names none.
+    let served = car.clone();
+    let s = server(did.clone(), move || Reply::ok(served.clone()));
+    let mut f = fetcher(&s.url(""), true, 1 << 20, Duration::from_secs(5));
+    f.verify_signatures = true;
+    assert!(f.fetch(&did).expect("fetch").key.is_some());
+    let keyless = plc(16);
+    let (d, path) = (keyless.clone(), format!("/{keyless}"));
+    let s = HttpServer::start(move |seen| {
+        if seen.path == path {
+            Reply::ok(format!(
+                r##"{{"id":"{d}","service":[{{"id":"#atproto_pds","type":"AtprotoPersonalDataServer","serviceEndpoint":"http://127.0.0.1:9"}}]}}"##
+            ))
+        } else {
+            Reply::status(404)
+        }
+    });
+    let mut f = fetcher(&s.url(""), true, 1 << 20, Duration::from_secs(5));
+    f.verify_signatures = true;
+    let e = f.fetch(&keyless).err();
+    assert!(matches!(e, Some(FetchError::Key(_))), "{e:?}");
 }
 
 #[test]

@@ -65,7 +65,8 @@ fn allowed() -> BTreeMap<&'static str, (Vec<&'static str>, bool)> {
             "sync",
             (
                 vec![
-                    "writer", "db", "changes", "identity", "repo", "crypto", "records", "syntax",
+                    "writer", "db", "changes", "identity", "repo", "crypto", "records", "ipld",
+                    "syntax",
                 ],
                 io,
             ),

@@ -6,18 +6,21 @@
 //! crafted one, can never return another block's bytes.
 //!
 //! The file is the caller's own (a spool it wrote and nobody else can reach): what was hashed
-//! during the pass is what later reads return.
+//! during the pass is what later reads return. It sits here, beside the spool, not in `ipld`:
+//! the CAR rules are `ipld`'s (header, varints, CIDs, hashes), the file is ours.
 
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::os::unix::fs::FileExt;
 
-use cid::Cid;
-use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 
-use super::car::{header_roots, read_varint, CarError};
-use super::cid::read_cid;
-use super::limits::{MAX_CAR_HEADER_BYTES, MAX_SPOOLED_BLOCK_BYTES};
+use cid::Cid;
+
+use crate::ipld::car::{hashes_to, header_roots, read_varint, CarError};
+use crate::ipld::cid::read_cid;
+use crate::ipld::limits::{MAX_CAR_HEADER_BYTES, MAX_SPOOLED_BLOCK_BYTES, MAX_SPOOLED_CAR_BLOCKS};
+use crate::repo::{BlockSource, ExportError, MstError, RepoExport};
 
 /// Offsets fit 40 bits (1 TiB), section lengths 22 (4 MiB), and one bit says "hash matches".
 const OFFSET_BITS: u32 = 40;
@@ -139,7 +142,7 @@ impl CarFile {
                 at: at as usize,
                 reason,
             })?;
-            let valid = cid.hash().digest() == Sha256::digest(&buf[cid_len..]).as_slice();
+            let valid = hashes_to(&cid, &buf[cid_len..]);
             index.push((prefix(&cid), pack(offset, section, valid)));
         }
         // By prefix, then by offset (the packed value's low bits): duplicates stay in file order.
@@ -189,4 +192,22 @@ impl CarFile {
         }
         Ok(None)
     }
+}
+
+/// A spilled export: each block read back from its file (and owned).
+impl BlockSource for CarFile {
+    fn block(&self, cid: &Cid) -> Result<Option<Cow<'_, [u8]>>, MstError> {
+        match self.get(cid) {
+            Ok(found) => Ok(found.map(Cow::Owned)),
+            Err(CarError::HashMismatch { .. }) => Err(MstError::BadBlock(*cid)),
+            Err(e) => Err(MstError::Spool(e.to_string())),
+        }
+    }
+}
+
+/// Indexes the export in `file` (from its start) and reads its commit.
+pub fn open_export(file: File) -> Result<RepoExport<CarFile>, ExportError> {
+    let blocks = CarFile::index(file, MAX_SPOOLED_CAR_BLOCKS)?;
+    let roots = blocks.roots.clone();
+    RepoExport::over(blocks, &roots)
 }
