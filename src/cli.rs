@@ -116,6 +116,14 @@ pub struct RunArgs {
     /// How long a writer waits for more events to fill a group (e.g. 5ms).
     #[arg(long, env = "SKYINDEX_BATCH_WAIT", default_value = "5ms")]
     pub batch_wait: String,
+    /// How long to wait at start for another instance's hold on the database to end (one just
+    /// killed loses it a moment later) before refusing to start (e.g. 10s).
+    #[arg(long, env = "SKYINDEX_OWNER_WAIT", default_value = "10s")]
+    pub owner_wait: String,
+    /// Accounts' rows (rev, status, handle) kept in memory, in all, split between the writers:
+    /// a group reads from the database only the accounts not among them. 0: none kept.
+    #[arg(long, env = "SKYINDEX_ACCOUNT_CACHE", default_value_t = 200_000)]
+    pub account_cache: usize,
     /// Events queued per writer before the reader blocks (backpressure).
     #[arg(long, env = "SKYINDEX_CHANNEL_CAPACITY", default_value_t = 2000)]
     pub channel_capacity: usize,

@@ -78,6 +78,8 @@ pub struct RunConfig {
     pub pool_size: u32,
     pub migrate: bool,
     pub synchronous_commit_off: bool,
+    /// `--owner-wait`: how long a start waits for the database's owner lock.
+    pub owner_wait: std::time::Duration,
     pub pipeline: Settings,
     /// How identities are resolved, for verification.
     pub identity: IdentityConfig,
@@ -205,12 +207,14 @@ impl RunConfig {
             pool_size,
             migrate: !a.no_migrate,
             synchronous_commit_off,
+            owner_wait: parse_duration("--owner-wait", &a.owner_wait)?,
             pipeline: Settings {
                 source,
                 service,
                 writers,
                 batch_size: a.batch_size,
                 batch_wait: parse_duration("--batch-wait", &a.batch_wait)?,
+                user_cache: a.account_cache,
                 channel_capacity: a.channel_capacity,
                 stats_interval,
                 stall_timeout,

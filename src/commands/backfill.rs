@@ -1,6 +1,6 @@
 //! `skyindex backfill DID… [--dids-file FILE]`: a one-shot snapshot of those repos, through
 //! the same writers and backfill stage as `run --backfill seen` (a running service's repos are
-//! the service's: run this against a database no service is writing, or use `resync`). Exits 0
+//! the service's: against a database a service is writing it refuses to start; use `resync`). Exits 0
 //! when every repo was cut over, 1 when some failed (each logged with did, host and reason).
 
 use std::process::ExitCode;
@@ -48,6 +48,7 @@ pub fn run(args: &BackfillCommandArgs) -> Result<ExitCode, CommandError> {
         config.pool_size + 1,
         config.synchronous_commit_off,
     );
+    let _owner = crate::pipeline::owner::take(&config.database_url, config.owner_wait)?;
     let mut conn = connect::connect(&config.database_url)?;
     for version in migrate::prepare(&mut conn, config.migrate)? {
         info!("applied migration {version}");

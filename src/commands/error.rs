@@ -28,6 +28,8 @@ pub enum CommandError {
     #[error(transparent)]
     Spawn(#[from] SpawnError),
     #[error(transparent)]
+    Owner(#[from] crate::pipeline::owner::OwnerError),
+    #[error(transparent)]
     Capture(#[from] CaptureError),
     #[error(transparent)]
     Record(#[from] RecordError),

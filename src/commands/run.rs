@@ -40,6 +40,8 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, CommandError> {
     let Some(mut keeper_conn) = pool::get_retrying(&db, &stop) else {
         return Ok(ExitCode::SUCCESS);
     };
+    // Before anything is written: a second instance on the same database refuses to start.
+    let _owner = pipeline::owner::take(&config.database_url, config.owner_wait)?;
     for version in migrate::prepare(&mut keeper_conn, config.migrate)? {
         info!("applied migration {version}");
     }

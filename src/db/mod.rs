@@ -14,6 +14,7 @@ pub mod kinds;
 pub mod labels;
 pub mod load;
 pub mod migrate;
+pub mod owner;
 pub mod pool;
 pub mod purge;
 pub mod replies;

@@ -8,6 +8,7 @@ pub mod decode_stage;
 pub mod filter;
 pub mod keeper;
 pub mod labelers;
+pub mod owner;
 pub mod progress;
 pub mod route;
 pub mod service;

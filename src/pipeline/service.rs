@@ -56,6 +56,8 @@ pub struct Settings {
     pub writers: usize,
     pub batch_size: usize,
     pub batch_wait: Duration,
+    /// Accounts' rows kept in memory by all the writers together (`--account-cache`).
+    pub user_cache: usize,
     pub channel_capacity: usize,
     pub stats_interval: Duration,
     pub stall_timeout: Duration,
@@ -342,6 +344,7 @@ pub(super) fn start_writers(
         batch_size: settings.batch_size,
         batch_wait: settings.batch_wait,
         indexing: settings.indexing,
+        user_cache: settings.user_cache / settings.writers.max(1),
     };
     let mut senders = Vec::with_capacity(settings.writers);
     let mut handles = Vec::with_capacity(settings.writers);

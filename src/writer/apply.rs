@@ -6,6 +6,7 @@ use diesel::prelude::*;
 
 use super::input::LabelBatch;
 use super::repo_sync::{self, TriageStats};
+use super::user_cache::UserCache;
 use super::{keys, plan, Indexing};
 use crate::changes::{Deltas, Lookup, PlanStats};
 use crate::db::labels::{self, LabelRow};
@@ -61,23 +62,43 @@ pub fn apply_items(
     labels: &[&LabelBatch],
     indexing: Indexing,
 ) -> QueryResult<GroupStats> {
-    match apply_group_with(conn, events, labels, Lookup::TrustCreates, indexing) {
+    apply_items_cached(conn, events, labels, indexing, &mut UserCache::none())
+}
+
+/// [`apply_items`] reading the accounts' rows from `cache` where it knows them, and leaving
+/// there what the transaction wrote once it commits.
+pub fn apply_items_cached(
+    conn: &mut PgConnection,
+    events: &[&TypedEvent],
+    labels: &[&LabelBatch],
+    indexing: Indexing,
+    cache: &mut UserCache,
+) -> QueryResult<GroupStats> {
+    let first = apply_group_with(conn, events, labels, Lookup::TrustCreates, indexing, cache);
+    let result = match first {
         Err(diesel::result::Error::DatabaseError(
             diesel::result::DatabaseErrorKind::UniqueViolation,
             _,
-        )) => apply_group_with(conn, events, labels, Lookup::Careful, indexing),
+        )) => apply_group_with(conn, events, labels, Lookup::Careful, indexing, cache),
         other => other,
+    };
+    match result {
+        Ok(_) => cache.commit(),
+        Err(_) => cache.abort(),
     }
+    result
 }
 
-pub fn apply_group_with(
+fn apply_group_with(
     conn: &mut PgConnection,
     events: &[&TypedEvent],
     label_batches: &[&LabelBatch],
     lookup: Lookup,
     indexing: Indexing,
+    cache: &mut UserCache,
 ) -> QueryResult<GroupStats> {
     conn.transaction(|conn| {
+        cache.begin();
         let mut triaged = None;
         let events = if indexing.repo_sync {
             let (keep, stats) = repo_sync::triage_in(conn, events, indexing.first_sight_needs_ops)?;
@@ -86,7 +107,17 @@ pub fn apply_group_with(
         } else {
             events.to_vec()
         };
-        let mut stats = apply_in(conn, &events, label_batches, lookup, indexing)?;
+        let mut deltas = Deltas::default();
+        let mut stats = segments_in(
+            conn,
+            &events,
+            label_batches,
+            lookup,
+            indexing,
+            &mut deltas,
+            cache,
+        )?;
+        counters::write_deltas(conn, &deltas)?;
         stats.triage = triaged.unwrap_or_default();
         Ok(stats)
     })
@@ -120,39 +151,64 @@ pub fn apply_deferring(
     indexing: Indexing,
     deltas: &mut Deltas,
 ) -> QueryResult<GroupStats> {
-    {
-        // Turns per thread first, before anything is read (see `db::threads`): reply
-        // notifications read across repos, and so do a reply's gate and a gate's replies. A
-        // reply only reads its gate: its turn is shared with other replies, and exclusive of
-        // the gate's writer.
-        let (replied, gated) = keys::gated_threads(events);
-        let mut exclusive = gated;
-        if indexing.notifications {
-            let (posted, deleted) = keys::threads(events);
-            exclusive.extend(posted);
-            exclusive.extend(threads::roots_of(conn, &deleted)?);
-        }
-        threads::lock_modes(conn, &exclusive, &replied)?;
-        let mut stats = GroupStats::default();
-        for segment in segments(events) {
-            let needs = keys::needs(segment, lookup, indexing);
-            let loaded = load::load(conn, &needs)?;
-            let plan = plan::plan(segment, loaded, deltas, indexing);
-            store::write_plan(conn, &plan)?;
-            if let Some(did) = &plan.purge {
-                let purged = purge::purge_account(conn, did, deltas)?;
-                stats.purged_accounts += 1;
-                stats.purged_records += purged.records as u64;
-            }
-            stats.plan.add(&plan.stats);
-        }
-        if !label_batches.is_empty() {
-            let rows = label_rows(label_batches);
-            stats.labels = rows.len() as u64;
-            stats.label_rows_written = labels::write(conn, &labels::winners(rows))? as u64;
-        }
-        Ok(stats)
+    let mut none = UserCache::none();
+    segments_in(
+        conn,
+        events,
+        label_batches,
+        lookup,
+        indexing,
+        deltas,
+        &mut none,
+    )
+}
+
+fn segments_in(
+    conn: &mut PgConnection,
+    events: &[&TypedEvent],
+    label_batches: &[&LabelBatch],
+    lookup: Lookup,
+    indexing: Indexing,
+    deltas: &mut Deltas,
+    cache: &mut UserCache,
+) -> QueryResult<GroupStats> {
+    // Turns per thread first, before anything is read (see `db::threads`): reply
+    // notifications read across repos, and so do a reply's gate and a gate's replies. A
+    // reply only reads its gate: its turn is shared with other replies, and exclusive of
+    // the gate's writer.
+    let (replied, gated) = keys::gated_threads(events);
+    let mut exclusive = gated;
+    if indexing.notifications {
+        let (posted, deleted) = keys::threads(events);
+        exclusive.extend(posted);
+        exclusive.extend(threads::roots_of(conn, &deleted)?);
     }
+    threads::lock_modes(conn, &exclusive, &replied)?;
+    let mut stats = GroupStats::default();
+    for segment in segments(events) {
+        let mut needs = keys::needs(segment, lookup, indexing);
+        let known = cache.take_known(&mut needs.dids);
+        let mut loaded = load::load(conn, &needs)?;
+        cache.stage(loaded.users.values().cloned());
+        loaded
+            .users
+            .extend(known.into_iter().map(|u| (u.did.clone(), u)));
+        let plan = plan::plan(segment, loaded, deltas, indexing);
+        store::write_plan(conn, &plan)?;
+        cache.stage(plan.users.iter().cloned());
+        if let Some(did) = &plan.purge {
+            let purged = purge::purge_account(conn, did, deltas)?;
+            stats.purged_accounts += 1;
+            stats.purged_records += purged.records as u64;
+        }
+        stats.plan.add(&plan.stats);
+    }
+    if !label_batches.is_empty() {
+        let rows = label_rows(label_batches);
+        stats.labels = rows.len() as u64;
+        stats.label_rows_written = labels::write(conn, &labels::winners(rows))? as u64;
+    }
+    Ok(stats)
 }
 
 /// The batches' labels as rows, in stream order (a labeler's batches reach one writer in seq

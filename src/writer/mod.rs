@@ -16,6 +16,7 @@ pub mod repo_sync;
 pub mod resync;
 mod rows;
 pub mod sim;
+pub mod user_cache;
 pub mod worker;
 
 use std::hash::{Hash, Hasher};

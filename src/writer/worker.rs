@@ -14,9 +14,10 @@ use diesel::pg::PgConnection;
 use diesel::{Connection, QueryResult};
 use log::{debug, info, warn};
 
-use super::apply::{apply_items, GroupStats};
+use super::apply::{apply_items_cached, GroupStats};
 use super::input::{Envelope, LabelBatch, Ledger, Payload, SyncCommand};
 use super::resync::{self, Ran};
+use super::user_cache::{self, UserCache};
 use super::Indexing;
 use crate::backoff::Backoff;
 use crate::db::blame::{blame, Blame};
@@ -30,6 +31,8 @@ pub struct WriterConfig {
     pub batch_size: usize,
     pub batch_wait: Duration,
     pub indexing: Indexing,
+    /// Accounts' rows this writer keeps in memory (see `user_cache`); 0 reads them every group.
+    pub user_cache: usize,
 }
 
 pub struct Writer {
@@ -40,6 +43,7 @@ pub struct Writer {
     pub stats: Arc<Stats>,
     pub config: WriterConfig,
     conn: Option<PgPooled>,
+    cache: UserCache,
 }
 
 impl Writer {
@@ -52,6 +56,7 @@ impl Writer {
         config: WriterConfig,
     ) -> Writer {
         Writer {
+            cache: UserCache::new(config.user_cache),
             id,
             rx,
             pool,
@@ -179,12 +184,15 @@ impl Writer {
     ) -> Result<GroupStats, diesel::result::Error> {
         let indexing = self.config.indexing;
         let stats = self.stats.clone();
-        self.retrying(|conn| {
+        let mut cache = std::mem::replace(&mut self.cache, UserCache::none());
+        let result = self.retrying(|conn| {
             let started = Instant::now();
-            let result = apply_items(conn, events, labels, indexing);
+            let result = apply_items_cached(conn, events, labels, indexing, &mut cache);
             Stats::add(&stats.db_busy_us, started.elapsed().as_micros() as u64);
             result
-        })
+        });
+        self.cache = cache;
+        result
     }
 
     /// Runs `work` on the writer's connection until it commits, retrying with backoff (on a
@@ -245,7 +253,15 @@ impl Writer {
     /// later rather than blocking its writer.
     fn sync(&mut self, command: SyncCommand) {
         let indexing = self.config.indexing;
-        match self.retrying(|conn| resync::run(conn, &command, indexing)) {
+        let result = self.retrying(|conn| resync::run(conn, &command, indexing));
+        // A resync step writes account rows besides the groups' own (a cutover's rev, an
+        // enumeration's handles, of any writer's accounts): they are read again.
+        match &command {
+            SyncCommand::Discover { .. } => user_cache::forget_everywhere(),
+            SyncCommand::Recheck { .. } => {}
+            other => self.cache.forget(other.did()),
+        }
+        match result {
             Ok(ran) => self.synced(&command, ran),
             Err(e) => {
                 let did = command.did().to_owned();

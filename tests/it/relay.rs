@@ -204,6 +204,65 @@ fn terminated_database_connections_are_recovered() {
         log.contains("database error, nothing committed") || log.contains("saving cursor"),
         "{log}"
     );
+    // Its owner lock's session went too: taken again, not lost.
+    assert!(log.contains("owner lock taken again"), "{log}");
+}
+
+/// The owner lock's keys (`db::owner`): "skyi", 0.
+const OWNER_LOCK: &str = "1936423273, 0";
+
+#[test]
+fn a_second_instance_on_the_same_database_refuses_to_start() {
+    let db = TestDb::new();
+    let options = ReplayOptions {
+        rate: Some(200.0),
+        ..ReplayOptions::default()
+    };
+    let server = serve(fixture_recording(), options);
+    let mut first = start(&db, &server, &["--writers", "2"]);
+    first.wait_for_log("owner lock taken", Duration::from_secs(20));
+    let mut second = start(&db, &server, &["--owner-wait", "1s"]);
+    let status = second.wait(Duration::from_secs(60));
+    let log = second.log_text();
+    assert!(!status.success(), "{log}");
+    assert!(
+        log.contains("another skyindex is writing database"),
+        "{log}"
+    );
+    assert!(!log.contains("connected to"), "{log}");
+    // Killed, the first lets a restart take the database over (its session ends at once), and
+    // the run ends at the truth.
+    first.signal(9);
+    let _ = first.wait(Duration::from_secs(10));
+    let mut third = start(&db, &server, &[]);
+    wait_for_cursor(&db, &third, LAST_SEQ, Duration::from_secs(90));
+    third.stop();
+    assert_truth(&db);
+}
+
+#[test]
+fn an_instance_whose_lock_another_took_exits_at_once() {
+    let db = TestDb::new();
+    let options = ReplayOptions {
+        rate: Some(100.0),
+        ..ReplayOptions::default()
+    };
+    let server = serve(fixture_recording(), options);
+    let mut run = start(&db, &server, &["--writers", "2"]);
+    run.wait_for_log("owner lock taken", Duration::from_secs(20));
+    run.wait_for_log("connected to", Duration::from_secs(20));
+    // The holding session ends and another takes the lock before the instance can.
+    let mut thief = db.conn();
+    thief
+        .batch_execute(&format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' \
+             AND classid = 1936423273 AND objid = 0 AND granted; SELECT pg_advisory_lock({OWNER_LOCK})"
+        ))
+        .expect("take the lock over");
+    let status = run.wait(Duration::from_secs(20));
+    let log = run.log_text();
+    assert_eq!(status.code(), Some(3), "{log}");
+    assert!(log.contains("another instance took the database"), "{log}");
 }
 
 /// Resident memory of a process, in kB.
