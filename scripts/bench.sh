@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # Benchmarks skyindex end to end and prints one table (see BENCHMARKS.md for recorded runs).
-#   scripts/bench.sh [--events N] [--writers "1 2 4 8"] [--growth] [--data DIR]
+#   scripts/bench.sh [--events N] [--writers "1 2 4 8"] [--data DIR]
+#   scripts/bench.sh --growth [--checkpoints "1 10 30"] [--events N]
+#   scripts/bench.sh --profile [--events N] [--writers W]
 #   scripts/bench.sh --verify-compare [--events N] [--writers W] [--runs R]
 #   scripts/bench.sh --against OTHER_BINARY [--events N] [--writers W] [--runs R]
 # Needs PostgreSQL at $BENCH_PG (default postgres://postgres@127.0.0.1:5432), where it creates and
 # drops databases named skyindex_bench*. Captures are generated once into DIR (default
 # /var/tmp/skyindex-bench) by the stream generator and reused.
+# --growth runs only this: one database fed the generated stream up to the last checkpoint (in
+# units of N); at each, the rate of the N events before it and the bytes per live record.
+# --profile runs only this: one run, then the statements PostgreSQL spent its time on (needs
+# pg_stat_statements preloaded: scripts/pg-cluster.sh does).
 # --against runs only this: the generated capture indexed R times (default 3) by another build
 # (e.g. one made from an older commit) and R times by this one, alternating, fresh database
 # each; prints each run, the medians and their ratio.
@@ -19,6 +25,8 @@ cd "$(dirname "$0")/.."
 EVENTS=1000000
 WRITERS="1 2 4 8"
 GROWTH=0
+PROFILE=0
+CHECKPOINTS="1 10"
 COMPARE=0
 AGAINST=""
 RUNS=3
@@ -30,19 +38,25 @@ while [ $# -gt 0 ]; do
     --events) EVENTS="$2"; shift 2 ;;
     --writers) WRITERS="$2"; WRITERS_SET=1; shift 2 ;;
     --growth) GROWTH=1; shift ;;
+    --profile) PROFILE=1; shift ;;
+    --checkpoints) CHECKPOINTS="$2"; shift 2 ;;
     --data) DATA="$2"; shift 2 ;;
     --verify-compare) COMPARE=1; shift ;;
     --against) AGAINST="$2"; shift 2 ;;
     --runs) RUNS="$2"; shift 2 ;;
-    *) echo "usage: $0 [--events N] [--writers \"1 2 4 8\"] [--growth] [--data DIR] | --verify-compare [--events N] [--writers W] [--runs R] | --against BINARY [--events N] [--writers W] [--runs R]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--events N] [--writers \"1 2 4 8\"] [--data DIR] | --growth [--checkpoints \"1 10 30\"] [--events N] | --profile [--events N] [--writers W] | --verify-compare [--events N] [--writers W] [--runs R] | --against BINARY [--events N] [--writers W] [--runs R]" >&2; exit 2 ;;
   esac
 done
 mkdir -p "$DATA"
 # The default captures are signed by no key a directory knows: verification off unless asked
 # (--verify-compare makes signed ones and passes --verify itself).
 export SKYINDEX_VERIFY="${SKYINDEX_VERIFY:-off}" SKYINDEX_VERIFY_HANDLES="${SKYINDEX_VERIFY_HANDLES:-off}"
-cargo build --release --locked --bin skyindex --example gen_stream --example plc_directory >/dev/null
-BIN=target/release/skyindex
+# BENCH_BIN: measure that binary as "this build" instead of building one (the generator must
+# be built already).
+if [ -z "${BENCH_BIN:-}" ]; then
+  cargo build --release --locked --bin skyindex --example gen_stream --example plc_directory >/dev/null
+fi
+BIN=${BENCH_BIN:-target/release/skyindex}
 GEN=target/release/examples/gen_stream
 
 capture() { # events seed -> path
@@ -148,6 +162,29 @@ if [ "$COMPARE" = 1 ]; then
   exit 0
 fi
 
+if [ "$PROFILE" = 1 ]; then
+  # One run of this build; PostgreSQL's own account of the time each statement took
+  # (pg_stat_statements, which scripts/pg-cluster.sh preloads), per event and as a share.
+  [ "$WRITERS_SET" = 1 ] || WRITERS=4
+  CAP=$(capture "$EVENTS" 1)
+  fresh_db skyindex_bench
+  "$BIN" migrate --database-url "$PG/skyindex_bench" 2>/dev/null
+  psql "$PG/skyindex_bench" -XAtq -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" -c "SELECT pg_stat_statements_reset()" >/dev/null
+  read -r rate rss conns cpu pgcpu < <(index_run skyindex_bench "$CAP" "$WRITERS")
+  printf '\n%s events/s, worker CPU %s s, PostgreSQL CPU %s s (%s events, writers=%s)\n' "$rate" "$cpu" "$pgcpu" "$EVENTS" "$WRITERS"
+  psql "$PG/skyindex_bench" -XAq -P pager=off -c "
+    WITH s AS (SELECT left(regexp_replace(query, '\s+', ' ', 'g'), 100) AS statement,
+                      sum(total_exec_time) AS t, sum(calls) AS calls, sum(rows) AS rows
+               FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+               WHERE d.datname = 'skyindex_bench' GROUP BY 1)
+    SELECT round((100 * t / sum(t) OVER ())::numeric, 1) AS pct,
+           round((1000 * t / $EVENTS)::numeric, 2) AS us_per_event, calls, rows, statement
+    FROM s ORDER BY t DESC LIMIT ${TOP:-16}"
+  psql "$PG/skyindex_bench" -XAtq -c "SELECT 'all statements: ' || round((1000 * sum(total_exec_time) / $EVENTS)::numeric, 1) || ' us per event, planning ' || round((1000 * sum(total_plan_time) / $EVENTS)::numeric, 1) FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = 'skyindex_bench'"
+  psql "$PG/postgres" -XAtq -c "DROP DATABASE IF EXISTS skyindex_bench WITH (FORCE)"
+  exit 0
+fi
+
 if [ -n "$AGAINST" ]; then
   [ "$WRITERS_SET" = 1 ] || WRITERS=4
   CAP=$(capture "$EVENTS" 1)
@@ -167,6 +204,41 @@ if [ -n "$AGAINST" ]; then
   printf '%-44s %10s\n' "median, $AGAINST" "$mo" "median, this build" "$mt"
   awk -v t="$mt" -v o="$mo" 'BEGIN { printf "%-44s %10.2f\n", "this / other (events/s)", t / o }'
   psql "$PG/postgres" -XAtq -c "DROP DATABASE IF EXISTS skyindex_bench WITH (FORCE)"
+  exit 0
+fi
+
+if [ "$GROWTH" = 1 ]; then
+  # One database fed (last checkpoint x EVENTS) generated events through a FIFO (no 100 GB
+  # file), 4 writers; a sampler reads the cursor, the database's size and the record tables'
+  # live rows every 2 s. At each checkpoint C (in units of EVENTS): the rate of the EVENTS events
+  # before it (so checkpoint 1 is the empty database's), and the bytes per live record (the whole
+  # database over the rows of the record tables; profiles, kept in users, are not counted).
+  LAST=${CHECKPOINTS##* }
+  BIG=$((EVENTS * LAST))
+  fresh_db skyindex_bench
+  FIFO="$DATA/growth.fifo"; rm -f "$FIFO"; mkfifo "$FIFO"
+  "$GEN" --events "$BIG" --seed 3 --out "$FIFO" 2>/dev/null &
+  SAMPLES=$(mktemp); GLOG=$(mktemp); touch "$SAMPLES.running"
+  RECORD_TABLES="'likes','posts','reposts','follows','blocks','generic_records','lists','list_items','list_blocks','starter_packs','feed_generators','threadgates','postgates','labeler_services','verifications','actor_statuses','chat_declarations','notification_declarations'"
+  ( while [ -e "$SAMPLES.running" ]; do
+      psql "$PG/skyindex_bench" -XAtq -F ' ' -c "SELECT extract(epoch FROM clock_timestamp()), coalesce((SELECT max(cursor) FROM firehose_cursor), 0), pg_database_size(current_database()), (SELECT coalesce(sum(n_live_tup), 0) FROM pg_stat_user_tables WHERE relname IN ($RECORD_TABLES))" >>"$SAMPLES" 2>/dev/null || true
+      sleep 2
+    done ) & SAMPLER=$!
+  "$BIN" run --database-url "$PG/skyindex_bench" --relay "file:$FIFO" --cursor 0 --writers 4 \
+    --stats-interval 5s 2>"$GLOG"
+  rm -f "$FIFO" "$SAMPLES.running"; wait "$SAMPLER"
+  printf '\n%-44s %10s %12s %12s %10s\n' "growth ($EVENTS-event windows, writers=4)" "events/s" "db_MB" "records" "B/record"
+  for c in $CHECKPOINTS; do
+    awk -v to=$((EVENTS * c)) -v from=$((EVENTS * (c - 1))) -v label="the $EVENTS events up to $((EVENTS * c))" '
+      $2 >= from && t0 == "" { t0 = $1; e0 = $2 }
+      $2 >= to && t1 == "" { t1 = $1; e1 = $2; db = $3; n = $4 }
+      { lt = $1; le = $2; ldb = $3; ln = $4 }
+      END { if (t1 == "") { t1 = lt; e1 = le; db = ldb; n = ln }
+            printf "%-44s %10.0f %12.0f %12.0f %10.0f\n", label, (e1 - e0) / (t1 - t0), db / 1048576, n, (n > 0 ? db / n : 0) }' "$SAMPLES"
+  done
+  grep -o 'totals events=[0-9]* first_event_to_last_commit_s=[^ ]* events/sec=[0-9]*' "$GLOG" | sed 's/^/growth, all: /'
+  cp "$SAMPLES" "$DATA/growth-samples.txt"
+  rm -f "$SAMPLES" "$GLOG"
   exit 0
 fi
 
@@ -207,26 +279,6 @@ until [ "$(psql "$PG/skyindex_bench" -XAtq -c 'SELECT count(*) FROM users' 2>/de
 t1=$(date +%s%N)
 kill -TERM $SR; wait $SR || true
 printf '%-44s %s ms\n' "start to first event committed" "$(( (t1 - t0) / 1000000 ))"
-
-if [ "$GROWTH" = 1 ]; then
-  # 10x the events, then the same number again, streamed through a FIFO (no 50 GB file): the
-  # rate of the last $EVENTS events, into a database already holding 10x as many.
-  BIG=$((EVENTS * 11))
-  fresh_db skyindex_bench
-  FIFO="$DATA/growth.fifo"; rm -f "$FIFO"; mkfifo "$FIFO"
-  "$GEN" --events "$BIG" --seed 3 --out "$FIFO" 2>/dev/null &
-  GLOG=$(mktemp)
-  "$BIN" run --database-url "$PG/skyindex_bench" --relay "file:$FIFO" --cursor 0 --writers 4 \
-    --stats-interval 5s 2>"$GLOG"
-  rm -f "$FIFO"
-  rate=$(grep ' stats ' "$GLOG" | awk -v from=$((EVENTS * 10)) '
-    { t = substr($1, 12, 12); split(t, h, ":"); s = h[1] * 3600 + h[2] * 60 + h[3]
-      match($0, / events=[0-9]+/); e = substr($0, RSTART + 8, RLENGTH - 8) + 0
-      if (e >= from && t0 == "") { t0 = s; e0 = e } last_s = s; last_e = e }
-    END { if (t0 != "" && last_s > t0) printf "%.0f", (last_e - e0) / (last_s - t0); else print "-" }')
-  printf '%-44s %10s\n' "growth: $EVENTS more into $((EVENTS * 10)), writers=4" "$rate"
-  rm -f "$GLOG"
-fi
 
 # Decode only, one core.
 dec=$(cargo bench --bench decode --locked 2>/dev/null | grep '^median')

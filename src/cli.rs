@@ -122,7 +122,7 @@ pub struct RunArgs {
     pub owner_wait: String,
     /// Accounts' rows (rev, status, handle) kept in memory, in all, split between the writers:
     /// a group reads from the database only the accounts not among them. 0: none kept.
-    #[arg(long, env = "SKYINDEX_ACCOUNT_CACHE", default_value_t = 200_000)]
+    #[arg(long, env = "SKYINDEX_ACCOUNT_CACHE", default_value_t = 100_000)]
     pub account_cache: usize,
     /// Events queued per writer before the reader blocks (backpressure).
     #[arg(long, env = "SKYINDEX_CHANNEL_CAPACITY", default_value_t = 2000)]

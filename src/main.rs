@@ -8,6 +8,11 @@ use skyindex::cli::Cli;
 use skyindex::commands::{self, CommandError};
 use skyindex::error_chain::chain;
 
+// Events are decoded on one thread and freed on a writer's, by the million: glibc's allocator
+// spent about a third of the writers' time there (BENCHMARKS.md, "Allocator").
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let logged = skyindex::logging::init(&cli.log_level, cli.log_file.as_deref());

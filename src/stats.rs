@@ -122,6 +122,9 @@ pub struct Stats {
     pub labels_refused: AtomicU64,
     pub labels_refused_by_reason: Mutex<BTreeMap<&'static str, u64>>,
     pub db_retries: AtomicU64,
+    /// Accounts a group found in its writer's memory, and those it read from `users`.
+    pub account_cache_hits: AtomicU64,
+    pub account_cache_misses: AtomicU64,
     /// Time writers spent inside transactions, summed over writers.
     pub db_busy_us: AtomicU64,
     pub reconnects: AtomicU64,
@@ -180,13 +183,15 @@ impl Stats {
         };
         let counts = self.latency.counts();
         format!(
-            "events={committed} first_event_to_last_commit_s={:.3} events/sec={rate:.0} commit_p50_ms={:.1} commit_p99_ms={:.1} commit_max_ms={:.1} unverified={} unverified_by_reason={}",
+            "events={committed} first_event_to_last_commit_s={:.3} events/sec={rate:.0} commit_p50_ms={:.1} commit_p99_ms={:.1} commit_max_ms={:.1} unverified={} unverified_by_reason={} account_cache_hits={} account_cache_misses={}",
             span.as_secs_f64(),
             quantile(&counts, 0.5).as_secs_f64() * 1e3,
             quantile(&counts, 0.99).as_secs_f64() * 1e3,
             self.latency.max().as_secs_f64() * 1e3,
             self.unverified.load(Relaxed),
             self.unverified_reasons(),
+            self.account_cache_hits.load(Relaxed),
+            self.account_cache_misses.load(Relaxed),
         )
     }
 

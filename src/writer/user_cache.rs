@@ -23,11 +23,52 @@ pub fn forget_everywhere() {
     FORGET.fetch_add(1, Ordering::AcqRel);
 }
 
+/// An account's row as kept: its text in boxes sized to fit (no spare capacity) and the DID
+/// only as the map's key, about a third less memory than a [`UserState`] beside its key.
+#[derive(Debug)]
+struct Kept {
+    handle: Option<Box<str>>,
+    status: Option<Box<str>>,
+    rev: Option<Box<str>>,
+    data_cid: Option<Box<str>>,
+    created_at: chrono::DateTime<chrono::Utc>,
+    indexed_at: chrono::DateTime<chrono::Utc>,
+    active: bool,
+}
+
+impl Kept {
+    fn from_state(u: UserState) -> (Box<str>, Kept) {
+        let kept = Kept {
+            handle: u.handle.map(String::into_boxed_str),
+            status: u.status.map(String::into_boxed_str),
+            rev: u.rev.map(String::into_boxed_str),
+            data_cid: u.data_cid.map(String::into_boxed_str),
+            created_at: u.created_at,
+            indexed_at: u.indexed_at,
+            active: u.active,
+        };
+        (u.did.into_boxed_str(), kept)
+    }
+
+    fn to_state(&self, did: &str) -> UserState {
+        UserState {
+            did: did.to_owned(),
+            handle: self.handle.as_deref().map(str::to_owned),
+            active: self.active,
+            status: self.status.as_deref().map(str::to_owned),
+            rev: self.rev.as_deref().map(str::to_owned),
+            created_at: self.created_at,
+            indexed_at: self.indexed_at,
+            data_cid: self.data_cid.as_deref().map(str::to_owned),
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct UserCache {
     capacity: usize,
-    hot: HashMap<String, UserState>,
-    cold: HashMap<String, UserState>,
+    hot: HashMap<Box<str>, Kept>,
+    cold: HashMap<Box<str>, Kept>,
     /// Rows written or read by the transaction under way, the latest of each account: what a
     /// later segment of the same transaction reads, and known to all only once it commits.
     staged: HashMap<String, UserState>,
@@ -95,11 +136,12 @@ impl UserCache {
         if let Some(u) = self.staged.get(did) {
             return Some(u.clone());
         }
-        if let Some(u) = self.hot.get(did) {
-            return Some(u.clone());
+        if let Some(k) = self.hot.get(did) {
+            return Some(k.to_state(did));
         }
-        let u = self.cold.remove(did)?;
-        self.insert(u.clone());
+        let (key, kept) = self.cold.remove_entry(did)?;
+        let u = kept.to_state(did);
+        self.insert(key, kept);
         Some(u)
     }
 
@@ -115,8 +157,9 @@ impl UserCache {
     pub fn commit(&mut self) {
         let staged = std::mem::take(&mut self.staged);
         for (_, u) in staged {
-            self.cold.remove(&u.did);
-            self.insert(u);
+            self.cold.remove(u.did.as_str());
+            let (key, kept) = Kept::from_state(u);
+            self.insert(key, kept);
         }
     }
 
@@ -139,11 +182,11 @@ impl UserCache {
         self.len() == 0
     }
 
-    fn insert(&mut self, u: UserState) {
-        if self.hot.len() >= self.capacity.div_ceil(2) {
+    fn insert(&mut self, did: Box<str>, kept: Kept) {
+        if self.hot.len() >= self.capacity.div_ceil(2) && !self.hot.contains_key(&did) {
             self.cold = std::mem::take(&mut self.hot);
         }
-        self.hot.insert(u.did.clone(), u);
+        self.hot.insert(did, kept);
     }
 }
 
@@ -182,6 +225,29 @@ mod tests {
         assert_eq!(known(&mut c, "did:a").as_deref(), Some("2"));
         c.forget("did:a");
         assert_eq!(known(&mut c, "did:a"), None);
+    }
+
+    #[test]
+    fn every_column_comes_back_as_it_was_kept() {
+        let mut c = UserCache::new(10);
+        let full = UserState {
+            did: "did:plc:abc".to_owned(),
+            handle: Some("alice.test".to_owned()),
+            active: false,
+            status: Some("takendown".to_owned()),
+            rev: Some("3l2uygzaf5q2b".to_owned()),
+            created_at: chrono::DateTime::from_timestamp(1_700_000_000, 123_456_000).expect("time"),
+            indexed_at: chrono::DateTime::from_timestamp(1_700_000_001, 0).expect("time"),
+            data_cid: Some(
+                "bafyreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm".to_owned(),
+            ),
+        };
+        c.begin();
+        c.stage([full.clone(), user("did:b", "1")]);
+        c.commit();
+        let mut dids = vec!["did:plc:abc".to_owned()];
+        assert_eq!(c.take_known(&mut dids), vec![full]);
+        assert!(dids.is_empty());
     }
 
     #[test]

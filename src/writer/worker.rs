@@ -17,7 +17,7 @@ use log::{debug, info, warn};
 use super::apply::{apply_items_cached, GroupStats};
 use super::input::{Envelope, LabelBatch, Ledger, Payload, SyncCommand};
 use super::resync::{self, Ran};
-use super::user_cache::{self, UserCache};
+use super::user_cache::UserCache;
 use super::Indexing;
 use crate::backoff::Backoff;
 use crate::db::blame::{blame, Blame};
@@ -185,12 +185,15 @@ impl Writer {
         let indexing = self.config.indexing;
         let stats = self.stats.clone();
         let mut cache = std::mem::replace(&mut self.cache, UserCache::none());
+        let (hits, misses) = (cache.hits, cache.misses);
         let result = self.retrying(|conn| {
             let started = Instant::now();
             let result = apply_items_cached(conn, events, labels, indexing, &mut cache);
             Stats::add(&stats.db_busy_us, started.elapsed().as_micros() as u64);
             result
         });
+        Stats::add(&self.stats.account_cache_hits, cache.hits - hits);
+        Stats::add(&self.stats.account_cache_misses, cache.misses - misses);
         self.cache = cache;
         result
     }
@@ -255,9 +258,14 @@ impl Writer {
         let indexing = self.config.indexing;
         let result = self.retrying(|conn| resync::run(conn, &command, indexing));
         // A resync step writes account rows besides the groups' own (a cutover's rev, an
-        // enumeration's handles, of any writer's accounts): they are read again.
+        // enumeration's handles and hosting news): they are read again. A listing page comes
+        // split by owning writer, so the repos it names are all this writer's.
         match &command {
-            SyncCommand::Discover { .. } => user_cache::forget_everywhere(),
+            SyncCommand::Discover { repos, .. } => {
+                for r in repos {
+                    self.cache.forget(&r.did);
+                }
+            }
             SyncCommand::Recheck { .. } => {}
             other => self.cache.forget(other.did()),
         }
