@@ -7,6 +7,7 @@
 -- each (heap + every index), and the ratio. Sizes only: the integers stand in for the real
 -- values (a hash of the text, the same width), which changes no size.
 \set ON_ERROR_STOP on
+SET client_min_messages = warning;
 DROP SCHEMA IF EXISTS layout CASCADE;
 CREATE SCHEMA layout;
 SET search_path = layout, public;
@@ -49,7 +50,7 @@ CREATE INDEX ON layout.posts_now (quote_uri) WHERE quote_uri IS NOT NULL;
 CREATE TABLE layout.likes_compact AS
 SELECT a.id AS actor, k(split_part(l.uri, '/', 5)) AS rkey,
        s.id AS subject_actor, k(split_part(l.post_uri, '/', 5)) AS subject_rkey,
-       (split_part(l.post_uri, '/', 4) <> 'app.bsky.feed.post')::int2 AS subject_kind,
+       (split_part(l.post_uri, '/', 4) <> 'app.bsky.feed.post')::int4::int2 AS subject_kind,
        cid(l.cid) AS cid, cid(l.subject_cid) AS subject_cid,
        CASE WHEN l.via_uri IS NOT NULL THEN k(l.via_uri) END AS via_rkey,
        l.created_at, l.indexed_at
