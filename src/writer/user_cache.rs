@@ -2,7 +2,8 @@
 //! not read back what the same writer wrote a moment ago. Safe only because the writer is the
 //! one writing those rows: the repos are routed to it, and the process holds the database's
 //! owner lock (`db::owner`), so no second instance writes them. What else writes a `users` row
-//! (a cutover, an enumeration's handles) forgets it here.
+//! (a cutover, a listing page's handles and hosting news, all routed to the owning writer)
+//! forgets it here.
 //!
 //! Bounded: two generations, the newer filled until it holds half the capacity, when the older
 //! is dropped and the newer takes its place; a hit in the older moves to the newer. An account
@@ -18,7 +19,7 @@ use crate::changes::rows::UserState;
 static FORGET: AtomicU64 = AtomicU64::new(0);
 
 /// Every writer of this process reads its accounts again (the owner lock was lost and taken
-/// back, or an enumeration wrote handles of any writer's accounts).
+/// back: anything may have written them meanwhile).
 pub fn forget_everywhere() {
     FORGET.fetch_add(1, Ordering::AcqRel);
 }
