@@ -5,6 +5,8 @@
 #   scripts/bench.sh --profile [--events N] [--writers W]
 #   scripts/bench.sh --verify-compare [--events N] [--writers W] [--runs R]
 #   scripts/bench.sh --against OTHER_BINARY [--events N] [--writers W] [--runs R]
+#   scripts/bench.sh --ceiling [--events N] [--writers W] [--runs R]
+#   scripts/bench.sh --latency [--events N]
 # Needs PostgreSQL at $BENCH_PG (default postgres://postgres@127.0.0.1:5432), where it creates and
 # drops databases named skyindex_bench*. Captures are generated once into DIR (default
 # /var/tmp/skyindex-bench) by the stream generator and reused.
@@ -15,6 +17,10 @@
 # --against runs only this: the generated capture indexed R times (default 3) by another build
 # (e.g. one made from an older commit) and R times by this one, alternating, fresh database
 # each; prints each run, the medians and their ratio.
+# --ceiling runs only this: R times, one indexing run, then PostgreSQL's own ceiling for the rows
+# it left: every table copied out (binary) and COPYed back into a fresh migrated database, W
+# sessions at once (one table each, largest first); prints both rates and their ratio.
+# --latency runs only the paced WebSocket run of the default mode (receive-to-commit quantiles).
 # --verify-compare runs only this: a signed capture (gen_stream --signed, every commit with a
 # real proof and its account's signature) indexed R times (default 3) with --verify full and R
 # times with --verify off, alternating, fresh database each, keys from a loopback directory
@@ -28,6 +34,8 @@ GROWTH=0
 PROFILE=0
 CHECKPOINTS="1 10"
 COMPARE=0
+CEILING=0
+LATENCY=0
 AGAINST=""
 RUNS=3
 WRITERS_SET=0
@@ -43,8 +51,10 @@ while [ $# -gt 0 ]; do
     --data) DATA="$2"; shift 2 ;;
     --verify-compare) COMPARE=1; shift ;;
     --against) AGAINST="$2"; shift 2 ;;
+    --ceiling) CEILING=1; shift ;;
+    --latency) LATENCY=1; shift ;;
     --runs) RUNS="$2"; shift 2 ;;
-    *) echo "usage: $0 [--events N] [--writers \"1 2 4 8\"] [--data DIR] | --growth [--checkpoints \"1 10 30\"] [--events N] | --profile [--events N] [--writers W] | --verify-compare [--events N] [--writers W] [--runs R] | --against BINARY [--events N] [--writers W] [--runs R]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--events N] [--writers \"1 2 4 8\"] [--data DIR] | --growth [--checkpoints \"1 10 30\"] [--events N] | --profile [--events N] [--writers W] | --verify-compare [--events N] [--writers W] [--runs R] | --against BINARY [--events N] [--writers W] [--runs R] | --ceiling [--events N] [--writers W] [--runs R] | --latency [--events N]" >&2; exit 2 ;;
   esac
 done
 mkdir -p "$DATA"
@@ -114,6 +124,33 @@ index_run() { # db capture writers [extra args...]
 }
 
 median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# Latency: a relay paced at 2000 events/s, receive-to-commit quantiles over the run.
+latency() {
+  LAT_EVENTS=$((EVENTS < 120000 ? EVENTS : 120000))
+  LCAP=$(capture "$LAT_EVENTS" 2)
+  fresh_db skyindex_bench
+  PORT=$((20000 + RANDOM % 20000))
+  "$BIN" replay --file "$LCAP" --listen "127.0.0.1:$PORT" --rate 2000 2>/dev/null & REPLAY=$!
+  LOG=$(mktemp)
+  "$BIN" run --database-url "$PG/skyindex_bench" --relay "ws://127.0.0.1:$PORT" --stats-interval 5s 2>"$LOG" & RUN=$!
+  # Run until the whole capture is committed, then stop both.
+  for _ in $(seq 1 $((LAT_EVENTS / 1000 + 60))); do
+    sleep 1
+    c=$(psql "$PG/skyindex_bench" -XAtq -c "SELECT max(cursor) FROM firehose_cursor" 2>/dev/null || true)
+    [ "${c:-0}" -ge "$LAT_EVENTS" ] && break
+  done
+  kill -TERM $RUN; wait $RUN || true; kill -TERM $REPLAY; wait $REPLAY 2>/dev/null || true
+  lat=$(grep -o 'commit_p50_ms=[^ ]* commit_p99_ms=[^ ]* commit_max_ms=[^ ]*' "$LOG" | tail -1)
+  printf '%-44s %s\n' "latency at 2000 events/s ($LAT_EVENTS events)" "$lat"
+  rm -f "$LOG"
+}
+
+if [ "$LATENCY" = 1 ]; then
+  latency
+  psql "$PG/postgres" -XAtq -c "DROP DATABASE IF EXISTS skyindex_bench WITH (FORCE)"
+  exit 0
+fi
 
 if [ "$COMPARE" = 1 ]; then
   [ "$WRITERS_SET" = 1 ] || WRITERS=4
@@ -207,6 +244,39 @@ if [ -n "$AGAINST" ]; then
   exit 0
 fi
 
+if [ "$CEILING" = 1 ]; then
+  [ "$WRITERS_SET" = 1 ] || WRITERS=4
+  CAP=$(capture "$EVENTS" 1)
+  DUMP="$DATA/ceiling"; mkdir -p "$DUMP"
+  printf '\n%-44s %10s %9s %12s %9s %8s\n' "run ($EVENTS events, writers=$WRITERS)" "events/s" "pg_cpu_s" "ceiling_ev/s" "pg_cpu_s" "ratio"
+  OURS=""; CEIL=""
+  for i in $(seq 1 "$RUNS"); do
+    fresh_db skyindex_bench
+    read -r rate rss conns cpu pgcpu < <(index_run skyindex_bench "$CAP" "$WRITERS")
+    # The rows the run left, largest table first (so the W sessions finish together).
+    TABLES=$(psql "$PG/skyindex_bench" -XAtq -c "SELECT relname FROM pg_stat_user_tables WHERE n_live_tup > 0 AND relname <> '__diesel_schema_migrations' ORDER BY pg_total_relation_size(relid) DESC")
+    rm -f "$DUMP"/*.bin
+    for t in $TABLES; do
+      psql "$PG/skyindex_bench" -XAtq -c "\\copy $t TO '$DUMP/$t.bin' WITH (FORMAT binary)"
+    done
+    fresh_db skyindex_ceiling
+    "$BIN" migrate --database-url "$PG/skyindex_ceiling" 2>/dev/null
+    pg0=$(pg_cpu); t0=$(date +%s%N)
+    echo "$TABLES" | xargs -P "$WRITERS" -I{} psql "$PG/skyindex_ceiling" -XAtq -c "\\copy {} FROM '$DUMP/{}.bin' WITH (FORMAT binary)" >/dev/null
+    t1=$(date +%s%N); pg1=$(pg_cpu)
+    ceil=$(echo "$EVENTS * 1000000000 / ($t1 - $t0)" | bc)
+    ratio=$(echo "scale=2; $rate / $ceil" | bc)
+    printf '%-44s %10s %9s %12s %9s %8s\n' "run $i" "$rate" "$pgcpu" "$ceil" "$(echo "$pg1 - $pg0" | bc)" "$ratio"
+    OURS="$OURS $rate"; CEIL="$CEIL $ceil"
+  done
+  mo=$(echo "$OURS" | median); mc=$(echo "$CEIL" | median)
+  printf '%-44s %10s %22s\n' "median" "$mo" "$mc"
+  awk -v o="$mo" -v c="$mc" 'BEGIN { printf "%-44s %10.2f\n", "ours / COPY ceiling (medians)", o / c }'
+  rm -rf "$DUMP"
+  psql "$PG/postgres" -XAtq -c "DROP DATABASE IF EXISTS skyindex_bench WITH (FORCE)" -c "DROP DATABASE IF EXISTS skyindex_ceiling WITH (FORCE)"
+  exit 0
+fi
+
 if [ "$GROWTH" = 1 ]; then
   # One database fed (last checkpoint x EVENTS) generated events through a FIFO (no 100 GB
   # file), 4 writers; a sampler reads the cursor, the database's size and the record tables'
@@ -250,24 +320,7 @@ for w in $WRITERS; do
   printf '%-44s %10s %8s %6s %9s %9s\n' "end-to-end $EVENTS events, writers=$w" "$rate" "$rss" "$conns" "$cpu" "$pgcpu"
 done
 
-# Latency: a relay paced at 2000 events/s, receive-to-commit quantiles over the run.
-LAT_EVENTS=$((EVENTS < 120000 ? EVENTS : 120000))
-LCAP=$(capture "$LAT_EVENTS" 2)
-fresh_db skyindex_bench
-PORT=$((20000 + RANDOM % 20000))
-"$BIN" replay --file "$LCAP" --listen "127.0.0.1:$PORT" --rate 2000 2>/dev/null & REPLAY=$!
-LOG=$(mktemp)
-"$BIN" run --database-url "$PG/skyindex_bench" --relay "ws://127.0.0.1:$PORT" --stats-interval 5s 2>"$LOG" & RUN=$!
-# Run until the whole capture is committed, then stop both.
-for _ in $(seq 1 $((LAT_EVENTS / 1000 + 60))); do
-  sleep 1
-  c=$(psql "$PG/skyindex_bench" -XAtq -c "SELECT max(cursor) FROM firehose_cursor" 2>/dev/null || true)
-  [ "${c:-0}" -ge "$LAT_EVENTS" ] && break
-done
-kill -TERM $RUN; wait $RUN || true; kill -TERM $REPLAY; wait $REPLAY 2>/dev/null || true
-lat=$(grep -o 'commit_p50_ms=[^ ]* commit_p99_ms=[^ ]* commit_max_ms=[^ ]*' "$LOG" | tail -1)
-printf '%-44s %s\n' "latency at 2000 events/s ($LAT_EVENTS events)" "$lat"
-rm -f "$LOG"
+latency
 
 # Startup: process start to first event committed, against a capture (no network in the way).
 fresh_db skyindex_bench

@@ -2,104 +2,76 @@
 //! `list_aggregations`, in key order (see [`Deltas`] on why), last in the group's transaction.
 
 use diesel::prelude::*;
-use diesel::upsert::excluded;
+use diesel::sql_types::{Array, BigInt, Text};
 
-use super::CHUNK;
 use crate::changes::Deltas;
-use crate::schema::{list_aggregations, post_aggregations, user_aggregations};
 
-#[derive(Debug, Clone, PartialEq, Eq, Default, Insertable)]
-#[diesel(table_name = post_aggregations)]
-pub struct PostCounts {
-    pub post_uri: String,
-    pub like_count: i64,
-    pub repost_count: i64,
-    pub reply_count: i64,
-    pub quote_count: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Default, Insertable)]
-#[diesel(table_name = user_aggregations)]
-pub struct UserCounts {
-    pub did: String,
-    pub followers_count: i64,
-    pub follows_count: i64,
-    pub posts_count: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Default, Insertable)]
-#[diesel(table_name = list_aggregations)]
-pub struct ListCounts {
-    pub list_uri: String,
-    pub member_count: i64,
-}
-
-/// Applies a group's counter deltas, in key order.
+/// Applies a group's counter deltas, in key order, in one statement: the three upserts as
+/// data-modifying CTEs read in turn by the outer query (so they run in that order: posts, then
+/// accounts, then lists, each in key order), each fed its rows as parallel arrays. One round trip
+/// a group instead of one a table and chunk: at the live rate a group is a few events, and its
+/// time is round trips.
 pub fn write_deltas(conn: &mut PgConnection, deltas: &Deltas) -> QueryResult<()> {
-    let posts: Vec<PostCounts> = deltas
-        .posts
-        .iter()
-        .map(|(uri, d)| PostCounts {
-            post_uri: uri.clone(),
-            like_count: d.likes,
-            repost_count: d.reposts,
-            reply_count: d.replies,
-            quote_count: d.quotes,
-        })
-        .collect();
-    for chunk in posts.chunks(CHUNK) {
-        use post_aggregations::dsl as p;
-        diesel::insert_into(p::post_aggregations)
-            .values(chunk)
-            .on_conflict(p::post_uri)
-            .do_update()
-            .set((
-                p::like_count.eq(p::like_count + excluded(p::like_count)),
-                p::repost_count.eq(p::repost_count + excluded(p::repost_count)),
-                p::reply_count.eq(p::reply_count + excluded(p::reply_count)),
-                p::quote_count.eq(p::quote_count + excluded(p::quote_count)),
-            ))
-            .execute(conn)?;
+    if deltas.is_empty() {
+        return Ok(());
     }
-    let users: Vec<UserCounts> = deltas
-        .users
-        .iter()
-        .map(|(did, d)| UserCounts {
-            did: did.clone(),
-            followers_count: d.followers,
-            follows_count: d.follows,
-            posts_count: d.posts,
-        })
-        .collect();
-    for chunk in users.chunks(CHUNK) {
-        use user_aggregations::dsl as u;
-        diesel::insert_into(u::user_aggregations)
-            .values(chunk)
-            .on_conflict(u::did)
-            .do_update()
-            .set((
-                u::followers_count.eq(u::followers_count + excluded(u::followers_count)),
-                u::follows_count.eq(u::follows_count + excluded(u::follows_count)),
-                u::posts_count.eq(u::posts_count + excluded(u::posts_count)),
-            ))
-            .execute(conn)?;
+    let mut post_uris: Vec<&str> = Vec::with_capacity(deltas.posts.len());
+    let [mut likes, mut reposts, mut replies, mut quotes]: [Vec<i64>; 4] = Default::default();
+    for (uri, d) in &deltas.posts {
+        post_uris.push(uri);
+        likes.push(d.likes);
+        reposts.push(d.reposts);
+        replies.push(d.replies);
+        quotes.push(d.quotes);
     }
-    let lists: Vec<ListCounts> = deltas
-        .lists
-        .iter()
-        .map(|(uri, d)| ListCounts {
-            list_uri: uri.clone(),
-            member_count: *d,
-        })
-        .collect();
-    for chunk in lists.chunks(CHUNK) {
-        use list_aggregations::dsl as l;
-        diesel::insert_into(l::list_aggregations)
-            .values(chunk)
-            .on_conflict(l::list_uri)
-            .do_update()
-            .set(l::member_count.eq(l::member_count + excluded(l::member_count)))
-            .execute(conn)?;
+    let mut dids: Vec<&str> = Vec::with_capacity(deltas.users.len());
+    let [mut followers, mut follows, mut posts]: [Vec<i64>; 3] = Default::default();
+    for (did, d) in &deltas.users {
+        dids.push(did);
+        followers.push(d.followers);
+        follows.push(d.follows);
+        posts.push(d.posts);
     }
-    Ok(())
+    let (list_uris, members): (Vec<&str>, Vec<i64>) =
+        deltas.lists.iter().map(|(u, n)| (u.as_str(), *n)).unzip();
+    diesel::sql_query(
+        "WITH p AS (\
+           INSERT INTO post_aggregations AS a \
+             (post_uri, like_count, repost_count, reply_count, quote_count) \
+           SELECT * FROM unnest($1::text[], $2::int8[], $3::int8[], $4::int8[], $5::int8[]) \
+           ON CONFLICT (post_uri) DO UPDATE SET \
+             like_count = a.like_count + excluded.like_count, \
+             repost_count = a.repost_count + excluded.repost_count, \
+             reply_count = a.reply_count + excluded.reply_count, \
+             quote_count = a.quote_count + excluded.quote_count \
+           RETURNING 1), \
+         u AS (\
+           INSERT INTO user_aggregations AS a \
+             (did, followers_count, follows_count, posts_count) \
+           SELECT * FROM unnest($6::text[], $7::int8[], $8::int8[], $9::int8[]) \
+           ON CONFLICT (did) DO UPDATE SET \
+             followers_count = a.followers_count + excluded.followers_count, \
+             follows_count = a.follows_count + excluded.follows_count, \
+             posts_count = a.posts_count + excluded.posts_count \
+           RETURNING 1), \
+         l AS (\
+           INSERT INTO list_aggregations AS a (list_uri, member_count) \
+           SELECT * FROM unnest($10::text[], $11::int8[]) \
+           ON CONFLICT (list_uri) DO UPDATE SET member_count = a.member_count + excluded.member_count \
+           RETURNING 1) \
+         SELECT (SELECT count(*) FROM p), (SELECT count(*) FROM u), (SELECT count(*) FROM l)",
+    )
+    .bind::<Array<Text>, _>(post_uris)
+    .bind::<Array<BigInt>, _>(likes)
+    .bind::<Array<BigInt>, _>(reposts)
+    .bind::<Array<BigInt>, _>(replies)
+    .bind::<Array<BigInt>, _>(quotes)
+    .bind::<Array<Text>, _>(dids)
+    .bind::<Array<BigInt>, _>(followers)
+    .bind::<Array<BigInt>, _>(follows)
+    .bind::<Array<BigInt>, _>(posts)
+    .bind::<Array<Text>, _>(list_uris)
+    .bind::<Array<BigInt>, _>(members)
+    .execute(conn)
+    .map(drop)
 }

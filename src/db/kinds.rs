@@ -1,11 +1,12 @@
 //! The later kinds' tables (see `changes::kinds`): alike in what the writer does with them
-//! (look up URI and CID, delete by URI, copy rows in, purge a repo's range), so one set of
+//! (look up URI and CID, delete by URI, append rows, purge a repo's range), so one set of
 //! statements serves them all, each checked by Diesel against its table.
 
 use std::collections::HashMap;
 
 use diesel::prelude::*;
 
+use super::append;
 use crate::changes::{Kind, KindRow, TableDiff};
 use crate::schema::{
     actor_statuses, chat_declarations, feed_generators, labeler_services, list_blocks, lists,
@@ -63,7 +64,7 @@ pub fn verification_subjects(
         .collect())
 }
 
-/// Deletes the URIs that go or change, then copies the new rows in (as for every table: the
+/// Deletes the URIs that go or change, then appends the new rows (as for every table: the
 /// planner checked each URI, so the rows cannot conflict).
 pub fn write(conn: &mut PgConnection, kind: Kind, diff: &TableDiff<KindRow>) -> QueryResult<()> {
     macro_rules! write {
@@ -79,11 +80,7 @@ pub fn write(conn: &mut PgConnection, kind: Kind, diff: &TableDiff<KindRow>) -> 
                     _ => None,
                 })
                 .collect();
-            if !rows.is_empty() {
-                diesel::copy_from($t::table)
-                    .from_insertable(&rows)
-                    .execute(conn)?;
-            }
+            append!(conn, $t::table, &rows);
         }};
     }
     each_kind!(kind, write);

@@ -127,38 +127,19 @@ pub fn load(conn: &mut PgConnection, needs: &Needs) -> QueryResult<Loaded> {
         loaded.verification_subjects = kinds::verification_subjects(conn, uris)?;
     }
 
-    loaded.like_pairs = pair_counts(
+    let [likes, reposts, follows, list_items] = pair_counts(
         conn,
-        "likes",
-        "user_did",
-        "post_uri",
-        &needs.like_pairs,
-        &loaded.likes,
+        [
+            wanted_pairs(&needs.like_pairs, &loaded.likes),
+            wanted_pairs(&needs.repost_pairs, &loaded.reposts),
+            wanted_pairs(&needs.follow_pairs, &loaded.follows),
+            wanted_pairs(&needs.list_item_pairs, &loaded.list_items),
+        ],
     )?;
-    loaded.repost_pairs = pair_counts(
-        conn,
-        "reposts",
-        "user_did",
-        "post_uri",
-        &needs.repost_pairs,
-        &loaded.reposts,
-    )?;
-    loaded.follow_pairs = pair_counts(
-        conn,
-        "follows",
-        "follower_did",
-        "following_did",
-        &needs.follow_pairs,
-        &loaded.follows,
-    )?;
-    loaded.list_item_pairs = pair_counts(
-        conn,
-        "list_items",
-        "list_uri",
-        "subject_did",
-        &needs.list_item_pairs,
-        &loaded.list_items,
-    )?;
+    loaded.like_pairs = likes;
+    loaded.repost_pairs = reposts;
+    loaded.follow_pairs = follows;
+    loaded.list_item_pairs = list_items;
     if !needs.reply_parents.is_empty() {
         loaded.chain = chain(conn, &needs.reply_parents)?;
     }
@@ -267,6 +248,8 @@ fn wanted_pairs(named: &[Pair], loaded: &HashMap<String, EdgeInfo>) -> HashSet<P
 
 #[derive(QueryableByName)]
 struct PairCount {
+    #[diesel(sql_type = diesel::sql_types::SmallInt)]
+    t: i16,
     #[diesel(sql_type = Text)]
     actor: String,
     #[diesel(sql_type = Text)]
@@ -275,39 +258,72 @@ struct PairCount {
     n: i64,
 }
 
-/// How many rows each (actor, subject) pair has. The pairs go in as two parallel arrays, each
-/// counted by its own probe of the (subject, actor) index: `actor = ANY(..) AND subject =
-/// ANY(..)` would probe the whole cross product, and a plain join lets the planner pick a
-/// sequential scan and sort of the whole table when its statistics are stale (one repo's
-/// snapshot, a million likes into a table analyzed empty, went from 160 ms a chunk to a few).
-/// Table and column names are our own constants; the data is bound.
+/// The pair tables, in the order of [`pair_counts`]'s sets: table, actor column, subject column.
+const PAIR_TABLES: [(&str, &str, &str); 4] = [
+    ("likes", "user_did", "post_uri"),
+    ("reposts", "user_did", "post_uri"),
+    ("follows", "follower_did", "following_did"),
+    ("list_items", "list_uri", "subject_did"),
+];
+
+/// The statement counting the pairs of every pair table at once (one round trip a group, not
+/// one a table: at the live rate a group is a few events and its time is round trips). Each
+/// table's pairs go in as two parallel arrays, each pair counted by its own probe of the
+/// (subject, actor) index: `actor = ANY(..) AND subject = ANY(..)` would probe the whole cross
+/// product, and a plain join lets the planner pick a sequential scan and sort of the whole
+/// table when its statistics are stale (one repo's snapshot, a million likes into a table
+/// analyzed empty, went from 160 ms a chunk to a few). Names are our own constants.
+fn pair_sql() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        PAIR_TABLES
+            .iter()
+            .enumerate()
+            .map(|(i, (table, actor, subject))| {
+                format!(
+                    "SELECT {i}::int2 AS t, p.actor, p.subject, c.n \
+                     FROM unnest(${a}::text[], ${s}::text[]) AS p(actor, subject) \
+                     CROSS JOIN LATERAL (SELECT count(*) AS n FROM {table} r \
+                       WHERE r.{subject} = p.subject AND r.{actor} = p.actor) c \
+                     WHERE c.n > 0",
+                    a = 2 * i + 1,
+                    s = 2 * i + 2,
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ")
+    })
+}
+
+/// How many rows each wanted (actor, subject) pair has, per pair table.
 fn pair_counts(
     conn: &mut PgConnection,
-    table: &str,
-    actor: &str,
-    subject: &str,
-    named: &[Pair],
-    loaded: &HashMap<String, EdgeInfo>,
-) -> QueryResult<HashMap<Pair, i64>> {
-    let wanted = wanted_pairs(named, loaded);
-    if wanted.is_empty() {
-        return Ok(HashMap::new());
+    wanted: [HashSet<Pair>; 4],
+) -> QueryResult<[HashMap<Pair, i64>; 4]> {
+    let mut out: [HashMap<Pair, i64>; 4] = Default::default();
+    if wanted.iter().all(HashSet::is_empty) {
+        return Ok(out);
     }
-    let (actors, subjects): (Vec<&str>, Vec<&str>) =
-        wanted.iter().map(|(a, s)| (a.as_str(), s.as_str())).unzip();
-    let sql = format!(
-        "SELECT p.actor, p.subject, c.n \
-         FROM unnest($1::text[], $2::text[]) AS p(actor, subject) \
-         CROSS JOIN LATERAL (SELECT count(*) AS n FROM {table} t \
-           WHERE t.{subject} = p.subject AND t.{actor} = p.actor) c \
-         WHERE c.n > 0"
-    );
-    let rows: Vec<PairCount> = diesel::sql_query(sql)
-        .bind::<Array<Text>, _>(actors)
-        .bind::<Array<Text>, _>(subjects)
+    fn columns(set: &HashSet<Pair>) -> (Vec<&str>, Vec<&str>) {
+        set.iter().map(|(a, s)| (a.as_str(), s.as_str())).unzip()
+    }
+    let [w0, w1, w2, w3] = &wanted;
+    let ((a0, s0), (a1, s1), (a2, s2), (a3, s3)) =
+        (columns(w0), columns(w1), columns(w2), columns(w3));
+    let rows: Vec<PairCount> = diesel::sql_query(pair_sql())
+        .bind::<Array<Text>, _>(a0)
+        .bind::<Array<Text>, _>(s0)
+        .bind::<Array<Text>, _>(a1)
+        .bind::<Array<Text>, _>(s1)
+        .bind::<Array<Text>, _>(a2)
+        .bind::<Array<Text>, _>(s2)
+        .bind::<Array<Text>, _>(a3)
+        .bind::<Array<Text>, _>(s3)
         .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|r| ((r.actor, r.subject), r.n))
-        .collect())
+    for r in rows {
+        if let Some(map) = out.get_mut(r.t as usize) {
+            map.insert((r.actor, r.subject), r.n);
+        }
+    }
+    Ok(out)
 }

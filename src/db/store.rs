@@ -1,11 +1,11 @@
-//! Writes a planned segment: for each table, one DELETE of the URIs that go or change, then a
-//! COPY of the rows that come; account rows upserted once. Counters are written last, by
-//! [`super::counters`].
+//! Writes a planned segment: for each table, one DELETE of the URIs that go or change, then the
+//! rows that come appended (`append!`: INSERT for a few, COPY for many); account rows upserted
+//! once. Counters are written last, by [`super::counters`].
 
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 
-use super::{kinds, CHUNK};
+use super::{append, kinds, CHUNK};
 use crate::changes::Plan;
 use crate::schema::{
     blocks, feed_items, follows, generic_records, likes, list_items, notifications, posts, reposts,
@@ -19,13 +19,7 @@ macro_rules! write_table {
             diesel::delete($table::table.filter($table::uri.eq_any(&diff.delete)))
                 .execute($conn)?;
         }
-        // COPY: these rows cannot conflict (the planner checked each URI against the table and
-        // deleted what it replaces), and COPY is the cheapest way into PostgreSQL.
-        if !diff.insert.is_empty() {
-            diesel::copy_from($table::table)
-                .from_insertable(&diff.insert)
-                .execute($conn)?;
-        }
+        append!($conn, $table::table, &diff.insert);
     }};
 }
 
@@ -81,10 +75,6 @@ pub fn write_plan(conn: &mut PgConnection, plan: &Plan) -> QueryResult<()> {
         )
         .execute(conn)?;
     }
-    if !notes.insert.is_empty() {
-        diesel::copy_from(notifications::table)
-            .from_insertable(&notes.insert)
-            .execute(conn)?;
-    }
+    append!(conn, notifications::table, &notes.insert);
     Ok(())
 }

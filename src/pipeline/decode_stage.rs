@@ -22,6 +22,12 @@ use crate::verify::{Verdict, Verifier};
 /// Most frames decoded in one rayon batch.
 const BATCH: usize = 256;
 
+/// Fewer frames than this are decoded on this thread: at the live rate a batch holds one or
+/// two, and waking rayon's threads for them (which then spin before they sleep) cost more CPU
+/// than the decoding, taken from PostgreSQL on two shared cores (measured at 2,000 events/s:
+/// the rayon threads were a quarter of the process's samples, a tenth in `sched_yield`).
+const PARALLEL_FROM: usize = 8;
+
 /// Runs until the source ends (returning how it ended), the channel closes, the writers are
 /// gone, or `stop`.
 pub fn run(
@@ -49,7 +55,7 @@ pub fn run(
             }
         }
         let proof = verifier.is_some();
-        let results: Vec<Option<Result<Frame, FrameError>>> = if batch.len() > 1 {
+        let results: Vec<Option<Result<Frame, FrameError>>> = if batch.len() >= PARALLEL_FROM {
             batch
                 .par_iter()
                 .map(|m| decode(m, proof, tracked))
