@@ -265,7 +265,7 @@ if [ "$CEILING" = 1 ]; then
     echo "$TABLES" | xargs -P "$WRITERS" -I{} psql "$PG/skyindex_ceiling" -XAtq -c "\\copy {} FROM '$DUMP/{}.bin' WITH (FORMAT binary)" >/dev/null
     t1=$(date +%s%N); pg1=$(pg_cpu)
     ceil=$(echo "$EVENTS * 1000000000 / ($t1 - $t0)" | bc)
-    ratio=$(echo "scale=2; $rate / $ceil" | bc)
+    ratio=$(awk -v o="$rate" -v c="$ceil" 'BEGIN { printf "%.2f", o / c }')
     printf '%-44s %10s %9s %12s %9s %8s\n' "run $i" "$rate" "$pgcpu" "$ceil" "$(echo "$pg1 - $pg0" | bc)" "$ratio"
     OURS="$OURS $rate"; CEIL="$CEIL $ceil"
   done

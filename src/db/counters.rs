@@ -7,8 +7,10 @@ use diesel::sql_types::{Array, BigInt, Text};
 use crate::changes::Deltas;
 
 /// Applies a group's counter deltas, in key order, in one statement: the three upserts as
-/// data-modifying CTEs read in turn by the outer query (so they run in that order: posts, then
-/// accounts, then lists, each in key order), each fed its rows as parallel arrays. One round trip
+/// data-modifying CTEs read in turn by the outer query's three subqueries (which is the order
+/// PostgreSQL runs them in: posts, then accounts, then lists, each in key order, as before; a
+/// deadlock it would detect is retried like any fault of the database's), each fed its rows as
+/// parallel arrays. One round trip
 /// a group instead of one a table and chunk: at the live rate a group is a few events, and its
 /// time is round trips.
 pub fn write_deltas(conn: &mut PgConnection, deltas: &Deltas) -> QueryResult<()> {

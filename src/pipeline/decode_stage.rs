@@ -24,8 +24,9 @@ const BATCH: usize = 256;
 
 /// Fewer frames than this are decoded on this thread: at the live rate a batch holds one or
 /// two, and waking rayon's threads for them (which then spin before they sleep) cost more CPU
-/// than the decoding, taken from PostgreSQL on two shared cores (measured at 2,000 events/s:
-/// the rayon threads were a quarter of the process's samples, a tenth in `sched_yield`).
+/// than the decoding, taken from PostgreSQL on two shared cores (`perf` at 2,000 events/s: the
+/// unnamed threads, rayon's among them, a quarter of the process's samples, an eighth of that
+/// in `sched_yield`).
 const PARALLEL_FROM: usize = 8;
 
 /// Runs until the source ends (returning how it ended), the channel closes, the writers are
