@@ -10,9 +10,8 @@ use crate::changes::Deltas;
 /// data-modifying CTEs read in turn by the outer query's three subqueries (which is the order
 /// PostgreSQL runs them in: posts, then accounts, then lists, each in key order, as before; a
 /// deadlock it would detect is retried like any fault of the database's), each fed its rows as
-/// parallel arrays. One round trip
-/// a group instead of one a table and chunk: at the live rate a group is a few events, and its
-/// time is round trips.
+/// parallel arrays. One round trip a group instead of one a table and chunk: at the live rate a
+/// group is a few events, and its time is round trips.
 pub fn write_deltas(conn: &mut PgConnection, deltas: &Deltas) -> QueryResult<()> {
     if deltas.is_empty() {
         return Ok(());

@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Text};
+use diesel::sql_types::{Array, BigInt, SmallInt, Text};
 
 use super::replies::{reply_columns, reply_of, BelowRow};
 use super::{gates, kinds};
@@ -248,7 +248,7 @@ fn wanted_pairs(named: &[Pair], loaded: &HashMap<String, EdgeInfo>) -> HashSet<P
 
 #[derive(QueryableByName)]
 struct PairCount {
-    #[diesel(sql_type = diesel::sql_types::SmallInt)]
+    #[diesel(sql_type = SmallInt)]
     t: i16,
     #[diesel(sql_type = Text)]
     actor: String,
