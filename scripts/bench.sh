@@ -289,7 +289,7 @@ if [ "$GROWTH" = 1 ]; then
   FIFO="$DATA/growth.fifo"; rm -f "$FIFO"; mkfifo "$FIFO"
   "$GEN" --events "$BIG" --seed 3 --out "$FIFO" 2>/dev/null &
   SAMPLES=$(mktemp); GLOG=$(mktemp); touch "$SAMPLES.running"
-  RECORD_TABLES="'likes','posts','reposts','follows','blocks','generic_records','lists','list_items','list_blocks','starter_packs','feed_generators','threadgates','postgates','labeler_services','verifications','actor_statuses','chat_declarations','notification_declarations'"
+  RECORD_TABLES="'like_records','posts','reposts','follows','blocks','generic_records','lists','list_items','list_blocks','starter_packs','feed_generators','threadgates','postgates','labeler_services','verifications','actor_statuses','chat_declarations','notification_declarations'"
   ( while [ -e "$SAMPLES.running" ]; do
       psql "$PG/skyindex_bench" -XAtq -F ' ' -c "SELECT extract(epoch FROM clock_timestamp()), coalesce((SELECT max(cursor) FROM firehose_cursor), 0), pg_database_size(current_database()), (SELECT coalesce(sum(n_live_tup), 0) FROM pg_stat_user_tables WHERE relname IN ($RECORD_TABLES))" >>"$SAMPLES" 2>/dev/null || true
       sleep 2

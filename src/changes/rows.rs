@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use crate::schema::{
-    blocks, feed_items, follows, generic_records, likes, notifications, posts, reposts, users,
+    blocks, feed_items, follows, generic_records, notifications, posts, reposts, users,
 };
 
 #[derive(Debug, Clone, PartialEq, Insertable)]
@@ -33,8 +33,8 @@ pub struct PostRow {
     pub violates_embedding_rules: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Insertable)]
-#[diesel(table_name = likes, treat_none_as_default_value = false)]
+/// A like as the planner sees it; `db::likes` writes it by compact keys.
+#[derive(Debug, Clone, PartialEq)]
 pub struct LikeRow {
     pub uri: String,
     pub cid: String,

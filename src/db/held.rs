@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Text};
 
+use super::likes;
 use super::purge::repo_range;
 use crate::changes::Kind;
 
@@ -45,14 +46,28 @@ fn record_tables() -> impl Iterator<Item = &'static str> {
     .chain(Kind::ALL.into_iter().map(Kind::table))
 }
 
-/// `SELECT uri, cid` of every record table where `filter` holds, and the profile.
-fn union(filter: &str, profile: &str) -> String {
-    union_of(record_tables(), filter, profile)
+/// `SELECT uri, cid` of every record table in the repo's range `$1..$2`, and the profile of
+/// `did` (a parameter).
+fn union(did: &str) -> String {
+    union_of(record_tables(), "uri >= $1 AND uri < $2", None, did)
 }
 
-fn union_of<'t>(tables: impl Iterator<Item = &'t str>, filter: &str, profile: &str) -> String {
+/// `SELECT uri, cid` of `tables` where `filter` holds (likes, by compact keys, of the repo
+/// `did`, and of the array `uris` when given: see `likes::held_sql`), and the profile.
+fn union_of<'t>(
+    tables: impl Iterator<Item = &'t str>,
+    filter: &str,
+    uris: Option<&str>,
+    did: &str,
+) -> String {
+    let profile = did;
     let mut sql = String::new();
     for table in tables {
+        if table == "likes" {
+            sql.push_str(&likes::held_sql(did, uris));
+            sql.push_str(" UNION ALL ");
+            continue;
+        }
         sql.push_str(&format!(
             "SELECT uri, cid FROM {table} WHERE {filter} UNION ALL "
         ));
@@ -72,7 +87,7 @@ pub fn held_records(
     limit: usize,
 ) -> QueryResult<Option<BTreeMap<String, String>>> {
     let (lo, hi) = repo_range(did);
-    let sql = format!("{} LIMIT $4", union("uri >= $1 AND uri < $2", "$3"));
+    let sql = format!("{} LIMIT $4", union("$3"));
     let rows: Vec<PathCid> = diesel::sql_query(sql)
         .bind::<Text, _>(&lo)
         .bind::<Text, _>(&hi)
@@ -115,7 +130,7 @@ pub fn held_at(
         .execute(conn)?;
     let known: Vec<&str> = record_tables().collect();
     let tables = tables.iter().copied().filter(|t| known.contains(t));
-    let rows: Vec<PathCid> = diesel::sql_query(union_of(tables, "uri = ANY($1)", "$2"))
+    let rows: Vec<PathCid> = diesel::sql_query(union_of(tables, "uri = ANY($1)", Some("$1"), "$2"))
         .bind::<Array<Text>, _>(&uris)
         .bind::<Text, _>(did)
         .load(conn)?;
@@ -138,7 +153,7 @@ pub fn collect_gone(conn: &mut PgConnection, did: &str) -> QueryResult<usize> {
     let sql = format!(
         "INSERT INTO snapshot_gone (uri) SELECT h.uri FROM ({}) h \
          WHERE NOT EXISTS (SELECT 1 FROM snapshot_paths p WHERE p.uri = h.uri)",
-        union("uri >= $1 AND uri < $2", "$3")
+        union("$3")
     );
     diesel::sql_query(sql)
         .bind::<Text, _>(&lo)

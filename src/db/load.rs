@@ -4,15 +4,15 @@
 use std::collections::{HashMap, HashSet};
 
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, SmallInt, Text};
+use diesel::sql_types::{Array, BigInt, Text};
 
 use super::replies::{reply_columns, reply_of, BelowRow};
-use super::{gates, kinds};
+use super::{gates, kinds, likes};
 use crate::changes::rows::{NotificationRow, UserState};
 use crate::changes::Kind;
 use crate::changes::{pair_key, Descendant, EdgeInfo, Loaded, Needs, Pair, PostInfo, PostLink};
 use crate::schema::{
-    blocks, follows, generic_records, likes, list_items, notifications, posts, reposts, users,
+    blocks, follows, generic_records, list_items, notifications, posts, reposts, users,
 };
 
 /// A post as loaded: URI, CID, author, parent, quoted post, whether its gate refused it.
@@ -55,12 +55,7 @@ pub fn load(conn: &mut PgConnection, needs: &Needs) -> QueryResult<Loaded> {
             .collect();
     }
     if !needs.likes.is_empty() {
-        loaded.likes = edges(
-            likes::table
-                .filter(likes::uri.eq_any(&needs.likes))
-                .select((likes::uri, likes::cid, likes::user_did, likes::post_uri))
-                .load(conn)?,
-        );
+        loaded.likes = likes::load(conn, &needs.likes)?;
     }
     if !needs.reposts.is_empty() {
         loaded.reposts = edges(
@@ -246,33 +241,27 @@ fn wanted_pairs(named: &[Pair], loaded: &HashMap<String, EdgeInfo>) -> HashSet<P
         .collect()
 }
 
-#[derive(QueryableByName)]
-struct PairCount {
-    #[diesel(sql_type = SmallInt)]
-    t: i16,
-    #[diesel(sql_type = Text)]
-    actor: String,
-    #[diesel(sql_type = Text)]
-    subject: String,
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-/// The pair tables, in the order of [`pair_counts`]'s sets: table, actor column, subject column.
-const PAIR_TABLES: [(&str, &str, &str); 4] = [
-    ("likes", "user_did", "post_uri"),
+/// The text pair tables, in the order of [`pair_counts`]'s sets after likes: table, actor
+/// column, subject column. Likes, by compact keys, have branches of their own
+/// ([`likes::pair_branches`]).
+const PAIR_TABLES: [(&str, &str, &str); 3] = [
     ("reposts", "user_did", "post_uri"),
     ("follows", "follower_did", "following_did"),
     ("list_items", "list_uri", "subject_did"),
 ];
 
+/// The tags of the likes' branches: after the text tables' 0..3.
+const LIKES_COMPACT: i16 = 3;
+const LIKES_TEXT: i16 = 4;
+
 /// The statement counting the pairs of every pair table at once (one round trip a group, not
 /// one a table: at the live rate a group is a few events and its time is round trips). Each
-/// table's pairs go in as two parallel arrays, each pair counted by its own probe of the
-/// (subject, actor) index: `actor = ANY(..) AND subject = ANY(..)` would probe the whole cross
-/// product, and a plain join lets the planner pick a sequential scan and sort of the whole
-/// table when its statistics are stale (one repo's snapshot, a million likes into a table
-/// analyzed empty, went from 160 ms a chunk to a few). Names are our own constants.
+/// table's pairs go in as parallel arrays, each pair counted by its own probe of the
+/// (subject, actor) index and answered by its ordinal: `actor = ANY(..) AND subject = ANY(..)`
+/// would probe the whole cross product, and a plain join lets the planner pick a sequential
+/// scan and sort of the whole table when its statistics are stale (one repo's snapshot, a
+/// million likes into a table analyzed empty, went from 160 ms a chunk to a few). Names are
+/// our own constants.
 fn pair_sql() -> &'static str {
     static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     SQL.get_or_init(|| {
@@ -281,8 +270,9 @@ fn pair_sql() -> &'static str {
             .enumerate()
             .map(|(i, (table, actor, subject))| {
                 format!(
-                    "SELECT {i}::int2 AS t, p.actor, p.subject, c.n \
-                     FROM unnest(${a}::text[], ${s}::text[]) AS p(actor, subject) \
+                    "SELECT {i}::int2 AS t, p.i, c.n \
+                     FROM unnest(${a}::text[], ${s}::text[]) WITH ORDINALITY \
+                       AS p(actor, subject, i) \
                      CROSS JOIN LATERAL (SELECT count(*) AS n FROM {table} r \
                        WHERE r.{subject} = p.subject AND r.{actor} = p.actor) c \
                      WHERE c.n > 0",
@@ -290,12 +280,18 @@ fn pair_sql() -> &'static str {
                     s = 2 * i + 2,
                 )
             })
+            .chain(likes::pair_branches(
+                LIKES_COMPACT,
+                LIKES_TEXT,
+                2 * PAIR_TABLES.len() + 1,
+            ))
             .collect::<Vec<_>>()
             .join(" UNION ALL ")
     })
 }
 
-/// How many rows each wanted (actor, subject) pair has, per pair table.
+/// How many rows each wanted (actor, subject) pair has, per pair table (likes, reposts,
+/// follows, list items).
 fn pair_counts(
     conn: &mut PgConnection,
     wanted: [HashSet<Pair>; 4],
@@ -304,25 +300,62 @@ fn pair_counts(
     if wanted.iter().all(HashSet::is_empty) {
         return Ok(out);
     }
-    fn columns(set: &HashSet<Pair>) -> (Vec<&str>, Vec<&str>) {
-        set.iter().map(|(a, s)| (a.as_str(), s.as_str())).unzip()
+    let [likes, rest @ ..] = wanted;
+    let (compact, text): (Vec<Pair>, Vec<Pair>) = likes
+        .into_iter()
+        .partition(|(_, subject)| likes::compact_post(subject).is_some());
+    let lists: [Vec<Pair>; 5] = {
+        let [r, f, l] = rest;
+        [
+            r.into_iter().collect(),
+            f.into_iter().collect(),
+            l.into_iter().collect(),
+            compact,
+            text,
+        ]
+    };
+    fn columns(pairs: &[Pair]) -> (Vec<&str>, Vec<&str>) {
+        pairs.iter().map(|(a, s)| (a.as_str(), s.as_str())).unzip()
     }
-    let [w0, w1, w2, w3] = &wanted;
-    let ((a0, s0), (a1, s1), (a2, s2), (a3, s3)) =
-        (columns(w0), columns(w1), columns(w2), columns(w3));
-    let rows: Vec<PairCount> = diesel::sql_query(pair_sql())
+    let [l0, l1, l2, lc, lt] = &lists;
+    let ((a0, s0), (a1, s1), (a2, s2), (at, st)) =
+        (columns(l0), columns(l1), columns(l2), columns(lt));
+    let mut ca = Vec::with_capacity(lc.len());
+    let mut cd = Vec::with_capacity(lc.len());
+    let mut cr = Vec::with_capacity(lc.len());
+    for (actor, subject) in lc {
+        if let Some((did, rkey)) = likes::compact_post(subject) {
+            ca.push(actor.as_str());
+            cd.push(did);
+            cr.push(rkey);
+        }
+    }
+    let rows: Vec<likes::PairCount> = diesel::sql_query(pair_sql())
         .bind::<Array<Text>, _>(a0)
         .bind::<Array<Text>, _>(s0)
         .bind::<Array<Text>, _>(a1)
         .bind::<Array<Text>, _>(s1)
         .bind::<Array<Text>, _>(a2)
         .bind::<Array<Text>, _>(s2)
-        .bind::<Array<Text>, _>(a3)
-        .bind::<Array<Text>, _>(s3)
+        .bind::<Array<Text>, _>(ca)
+        .bind::<Array<Text>, _>(cd)
+        .bind::<Array<BigInt>, _>(cr)
+        .bind::<Array<Text>, _>(at)
+        .bind::<Array<Text>, _>(st)
         .load(conn)?;
     for r in rows {
-        if let Some(map) = out.get_mut(r.t as usize) {
-            map.insert((r.actor, r.subject), r.n);
+        // Tag → (the set it answers, the list its ordinal indexes).
+        let (set, list) = match r.t {
+            0..=2 => (r.t as usize + 1, r.t as usize),
+            LIKES_COMPACT => (0, 3),
+            LIKES_TEXT => (0, 4),
+            _ => continue,
+        };
+        let pair = usize::try_from(r.i - 1)
+            .ok()
+            .and_then(|i| lists[list].get(i));
+        if let Some(pair) = pair {
+            out[set].insert(pair.clone(), r.n);
         }
     }
     Ok(out)

@@ -12,6 +12,7 @@ pub mod gates;
 pub mod held;
 pub mod kinds;
 pub mod labels;
+pub mod likes;
 pub mod load;
 pub mod migrate;
 pub mod owner;

@@ -6,12 +6,11 @@ use std::collections::BTreeSet;
 
 use diesel::prelude::*;
 
-use super::kinds;
+use super::{kinds, likes};
 use crate::changes::rows::ProfileColumns;
 use crate::changes::{Deltas, Kind};
 use crate::schema::{
-    blocks, feed_items, follows, generic_records, likes, list_items, notifications, posts, reposts,
-    users,
+    blocks, feed_items, follows, generic_records, list_items, notifications, posts, reposts, users,
 };
 
 /// Rows removed, for the log line.
@@ -54,10 +53,7 @@ pub fn purge_account(
         .execute(conn)?;
 
     // Every like of the account goes, so each liked post loses exactly one (once-per-account).
-    let likes_gone: Vec<String> =
-        diesel::delete(likes::table.filter(likes::uri.ge(&lo).and(likes::uri.lt(&hi))))
-            .returning(likes::post_uri)
-            .get_results(conn)?;
+    let likes_gone: Vec<String> = likes::purge(conn, did)?;
     let reposts_gone: Vec<String> =
         diesel::delete(reposts::table.filter(reposts::uri.ge(&lo).and(reposts::uri.lt(&hi))))
             .returning(reposts::post_uri)

@@ -85,6 +85,14 @@ struct Estimate {
     n: i64,
 }
 
+/// The table holding a name's rows: `likes` is a view of `like_records`.
+fn physical(name: &str) -> &str {
+    match name {
+        "likes" => "like_records",
+        other => other,
+    }
+}
+
 /// Rows per table of [`TABLES`], exactly (a full scan of each) or from PostgreSQL's statistics
 /// (instant, approximate).
 pub fn row_counts(
@@ -104,7 +112,7 @@ pub fn row_counts(
                     *t,
                     estimates
                         .iter()
-                        .find(|e| e.relname == *t)
+                        .find(|e| e.relname == physical(t))
                         .map_or(0, |e| e.n),
                 )
             })

@@ -5,11 +5,10 @@
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 
-use super::{append, kinds, CHUNK};
+use super::{append, kinds, likes, CHUNK};
 use crate::changes::Plan;
 use crate::schema::{
-    blocks, feed_items, follows, generic_records, likes, list_items, notifications, posts, reposts,
-    users,
+    blocks, feed_items, follows, generic_records, list_items, notifications, posts, reposts, users,
 };
 
 macro_rules! write_table {
@@ -57,7 +56,8 @@ pub fn write_plan(conn: &mut PgConnection, plan: &Plan) -> QueryResult<()> {
         .bind::<diesel::sql_types::Array<diesel::sql_types::Bool>, _>(refused)
         .execute(conn)?;
     }
-    write_table!(conn, plan.likes, likes);
+    likes::delete(conn, &plan.likes.delete)?;
+    likes::insert(conn, &plan.likes.insert)?;
     write_table!(conn, plan.reposts, reposts);
     write_table!(conn, plan.follows, follows);
     write_table!(conn, plan.blocks, blocks);

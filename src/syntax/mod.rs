@@ -29,7 +29,7 @@ pub use handle::{handle, HANDLE_MAX_LEN};
 pub use language::language;
 pub use nsid::{nsid, NSID_MAX_LEN};
 pub use record_key::{record_key, RECORD_KEY_MAX_LEN};
-pub use tid::{tid, TID_LEN};
+pub use tid::{tid, tid_int, tid_text, TID_LEN};
 
 /// A string that is not of the expected format: which format, and the first rule it broke.
 ///

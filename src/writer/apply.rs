@@ -10,7 +10,7 @@ use super::user_cache::UserCache;
 use super::{keys, plan, Indexing};
 use crate::changes::{Deltas, Lookup, PlanStats};
 use crate::db::labels::{self, LabelRow};
-use crate::db::{counters, load, purge, store, threads};
+use crate::db::{counters, likes, load, purge, store, threads};
 use crate::decode::{AccountStatus, TypedEvent};
 
 /// Splits a group after every event that deletes an account: that account's records are purged
@@ -74,6 +74,13 @@ pub fn apply_items_cached(
     indexing: Indexing,
     cache: &mut UserCache,
 ) -> QueryResult<GroupStats> {
+    // Numbers for the likes' accounts first, committed at once: a number taken inside the
+    // group's transaction would hold every other writer naming that account until it ends.
+    let missing = cache.numbered.missing(keys::like_actors(events));
+    if !missing.is_empty() {
+        likes::ensure_actors(conn, &missing)?;
+        cache.numbered.add(&missing);
+    }
     let first = apply_group_with(conn, events, labels, Lookup::TrustCreates, indexing, cache);
     let result = match first {
         Err(diesel::result::Error::DatabaseError(

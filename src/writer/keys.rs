@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use super::notify::did_of;
 use super::Indexing;
 use crate::changes::{GateCheck, Kind, Lookup, Needs, Rejudge};
+use crate::db::likes;
 use crate::decode::{OpAction, TypedEvent};
 use crate::records::{self, Post, PostGate, RecordValue, ThreadGate, THREADGATE};
 
@@ -83,6 +84,26 @@ pub fn owned(table: Table, uri: &str, value: &RecordValue) -> bool {
 
 pub fn at_uri(did: &str, collection: &str, rkey: &str) -> String {
     format!("at://{did}/{collection}/{rkey}")
+}
+
+/// The accounts the events' new likes name (their repos and their posts' authors), which need
+/// a number in `actors` before the likes are written (see `db::likes`).
+pub fn like_actors<'a>(events: &[&'a TypedEvent]) -> Vec<&'a str> {
+    let mut out = Vec::new();
+    for event in events {
+        let TypedEvent::Commit(commit) = event else {
+            continue;
+        };
+        for op in &commit.ops {
+            if let Some(RecordValue::Like(like)) = op.record.as_ref().map(|r| &r.value) {
+                out.push(commit.repo.as_str());
+                if let Some((did, _)) = likes::compact_post(&like.subject.uri) {
+                    out.push(did);
+                }
+            }
+        }
+    }
+    out
 }
 
 pub fn needs(events: &[&TypedEvent], lookup: Lookup, indexing: Indexing) -> Needs {

@@ -11,6 +11,7 @@ pub mod input;
 pub mod keys;
 mod kinds;
 mod notify;
+pub mod numbered;
 pub mod plan;
 pub mod repo_sync;
 pub mod resync;

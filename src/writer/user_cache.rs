@@ -12,6 +12,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::numbered::Numbered;
 use crate::changes::rows::UserState;
 
 /// Moves when rows of any writer's accounts were written elsewhere: every cache of the process
@@ -78,6 +79,8 @@ pub struct UserCache {
     epoch: u64,
     pub hits: u64,
     pub misses: u64,
+    /// The accounts known to have a number (kept beside the rows, with the same capacity).
+    pub numbered: Numbered,
 }
 
 impl UserCache {
@@ -96,6 +99,7 @@ impl UserCache {
             epoch: signal.load(Ordering::Acquire),
             hits: 0,
             misses: 0,
+            numbered: Numbered::new(capacity),
         }
     }
 

@@ -96,8 +96,8 @@ fn allowed() -> BTreeMap<&'static str, (Vec<&'static str>, bool)> {
                 io,
             ),
         ),
-        // the database: knows no threads, channels or stages
-        ("db", (vec!["changes", "schema"], io)),
+        // the database: knows no threads, channels or stages (syntax: compact record keys)
+        ("db", (vec!["changes", "schema", "syntax"], io)),
         ("changes", (vec!["schema", "records"], pure)),
         ("schema", (vec![], pure)),
         // bytes in, frames out

@@ -346,7 +346,7 @@ fn builders_make_events_as_decoding_would() {
 /// Applies `order` (indices into `events`) one per group, or in one group, on a cleared database.
 fn replay_order(conn: &mut PgConnection, events: &[TypedEvent], order: &[usize], grouped: bool) {
     conn.batch_execute(
-        "TRUNCATE users, posts, likes, reposts, follows, blocks, feed_items, generic_records, \
+        "TRUNCATE users, posts, like_records, actors, reposts, follows, blocks, feed_items, generic_records, \
          notifications, post_aggregations, user_aggregations",
     )
     .expect("truncate");
@@ -1603,4 +1603,112 @@ fn a_create_over_a_record_we_hold_replaces_it() {
         rows(conn, "likes"),
         vec![(like_uri(BOB, &rkey(10)), l2.cid.to_string())]
     );
+}
+
+/// Count of `like_records` rows where `filter` holds (the compact table under the view).
+fn like_records_where(conn: &mut PgConnection, filter: &str) -> i64 {
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    diesel::sql_query(format!(
+        "SELECT count(*) AS n FROM like_records WHERE {filter}"
+    ))
+    .get_result::<N>(conn)
+    .expect("count like_records")
+    .n
+}
+
+#[test]
+fn likes_whose_keys_are_not_compact_are_kept_as_named() {
+    // Compact: a TID record key below 2^63, a subject at://DID/app.bsky.feed.post/TID. The rest
+    // is kept as text: a record key that is no TID or a TID at or above 2^63, and a subject that
+    // is a feed generator or named by handle.
+    let p = made(ALICE, 1, post("liked every way", None, None));
+    let generator = Ref {
+        uri: at_uri(ALICE, "app.bsky.feed.generator", "cool-feed"),
+        cid: p.r.cid.clone(),
+    };
+    let by_handle = Ref {
+        uri: at_uri("alice.test", records::POST, &p.rkey),
+        cid: p.r.cid.clone(),
+    };
+    let (word, high) = ("my-like", "j222222222222");
+    let mut s = Stream::new();
+    s.commit(ALICE, vec![create(&p.rkey, &p.rec)]);
+    s.commit(
+        BOB,
+        vec![
+            create(word, &like(&p.r)),
+            create(high, &like(&p.r)),
+            create(&rkey(10), &like(&generator)),
+            create(&rkey(11), &like(&by_handle)),
+            create(&rkey(12), &like(&by_handle)),
+        ],
+    );
+    s.commit(CAROL, vec![create(&rkey(20), &like(&p.r))]);
+    let all = s.mark();
+    s.commit(BOB, vec![delete(records::LIKE, word)]);
+    let one_left = s.mark();
+    s.commit(
+        BOB,
+        vec![
+            delete(records::LIKE, high),
+            delete(records::LIKE, &rkey(11)),
+        ],
+    );
+    let some = s.mark();
+    s.account(BOB, false, Some("deleted"));
+    let events = s.events;
+
+    let mut case = fresh();
+    let conn = &mut case.conn;
+    apply_each(conn, &events[..all]);
+    let mut want: Vec<String> = [word, high, &rkey(10), &rkey(11), &rkey(12)]
+        .iter()
+        .map(|k| like_uri(BOB, k))
+        .chain([like_uri(CAROL, &rkey(20))])
+        .collect();
+    want.sort();
+    assert_eq!(uris(conn, "likes"), want);
+    assert_eq!(like_records_where(conn, "rkey_text IS NOT NULL"), 2);
+    assert_eq!(like_records_where(conn, "subject_uri IS NOT NULL"), 3);
+    #[derive(QueryableByName)]
+    struct Subject {
+        #[diesel(sql_type = Text)]
+        post_uri: String,
+    }
+    let subjects: Vec<String> = diesel::sql_query("SELECT post_uri FROM likes ORDER BY uri")
+        .load::<Subject>(conn)
+        .expect("subjects")
+        .into_iter()
+        .map(|s| s.post_uri)
+        .collect();
+    for subject in [&p.r.uri, &generator.uri, &by_handle.uri] {
+        assert!(subjects.contains(subject), "{subject} in {subjects:?}");
+    }
+    assert_eq!(counts(conn, &p.r.uri), (2, 0, 0, 0), "Bob once, Carol");
+    assert_eq!(counts(conn, &generator.uri).0, 1);
+    assert_eq!(counts(conn, &by_handle.uri).0, 1, "once per account");
+
+    apply_each(conn, &events[all..one_left]);
+    assert_eq!(
+        counts(conn, &p.r.uri).0,
+        2,
+        "Bob still likes it by the high TID"
+    );
+    apply_each(conn, &events[one_left..some]);
+    assert_eq!(counts(conn, &p.r.uri).0, 1, "Carol only");
+    assert_eq!(counts(conn, &by_handle.uri).0, 1, "one of two left");
+    assert_eq!(uris_of(conn, "likes", BOB).len(), 2);
+    apply_each(conn, &events[some..]);
+    assert!(uris_of(conn, "likes", BOB).is_empty());
+    assert_eq!(counts(conn, &generator.uri).0, 0);
+    assert_eq!(counts(conn, &by_handle.uri).0, 0);
+    assert_eq!(counts(conn, &p.r.uri).0, 1);
+
+    for end in [all, one_left, some, events.len()] {
+        settle(&events[..end]);
+    }
 }
