@@ -55,16 +55,6 @@ diesel::table! {
 }
 
 diesel::table! {
-    /// A number per account a compact row names (its repo or its subject); never deleted or renumbered.
-    actors (id) {
-        /// The number compact rows use.
-        id -> Int8,
-        /// The account.
-        did -> Text,
-    }
-}
-
-diesel::table! {
     /// One row per live app.bsky.graph.block record.
     blocks (uri) {
         /// at://DID/app.bsky.graph.block/RKEY.
@@ -348,30 +338,24 @@ diesel::table! {
 }
 
 diesel::table! {
-    /// One row per live app.bsky.feed.like record, by compact keys; read it as the view likes.
-    like_records (actor_id, rkey) {
-        /// The account that likes (actors.id): the repo.
-        actor_id -> Int8,
-        /// The record key as its TID's integer; negative (from a sequence) when it has none, and rkey_text holds it.
-        rkey -> Int8,
-        /// The liked post's account (actors.id); NULL when subject_uri holds the subject.
-        subject_actor -> Nullable<Int8>,
-        /// The liked post's record key as its TID's integer.
-        subject_rkey -> Nullable<Int8>,
+    /// One row per live app.bsky.feed.like record.
+    likes (uri) {
+        /// at://DID/app.bsky.feed.like/RKEY.
+        uri -> Text,
+        /// CID of the record version held.
+        cid -> Text,
+        /// The account that likes.
+        user_did -> Text,
+        /// The subject liked (a post, or any record).
+        post_uri -> Text,
+        /// CID of the subject as the like names it.
+        subject_cid -> Text,
+        /// The record that led to the like (e.g. a repost), when named.
+        via_uri -> Nullable<Text>,
         /// The record's own createdAt.
         created_at -> Timestamptz,
         /// Relay time of the commit that wrote this version.
         indexed_at -> Timestamptz,
-        /// CID of the record version held.
-        cid -> Text,
-        /// CID of the subject as the like names it.
-        subject_cid -> Text,
-        /// The record key, when it is not a TID below 2^63.
-        rkey_text -> Nullable<Text>,
-        /// The subject as named, when it is not at://DID/app.bsky.feed.post/TID.
-        subject_uri -> Nullable<Text>,
-        /// The record that led to the like (e.g. a repost), when named.
-        via_uri -> Nullable<Text>,
     }
 }
 
@@ -1087,7 +1071,6 @@ diesel::table! {
 
 diesel::allow_tables_to_appear_in_same_query!(
     actor_statuses,
-    actors,
     blocks,
     chat_declarations,
     feed_generators,
@@ -1097,7 +1080,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     generic_records,
     labeler_services,
     labels,
-    like_records,
+    likes,
     list_aggregations,
     list_blocks,
     list_items,
